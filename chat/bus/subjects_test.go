@@ -1,0 +1,88 @@
+package bus_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nats-io/nats-server/v2/server"
+
+	"parley/chat/bus"
+)
+
+// memberIDs are ids with every character class the directory allows and a
+// few NATS reserves.
+var memberIDs = []string{"zhang.san@corp-1", "1", "a_b-c", "a..b", "*", ">", "with space", "张三"}
+
+func TestMemberEventsSubjectRoundTrips(t *testing.T) {
+	for _, id := range memberIDs {
+		subject := bus.MemberEventsSubject(id)
+		if !server.IsValidLiteralSubject(subject) {
+			t.Errorf("MemberEventsSubject(%q) = %q, not a valid literal subject", id, subject)
+		}
+		if n := strings.Count(subject, "."); n != 2 {
+			t.Errorf("MemberEventsSubject(%q) = %q has %d dots, want the id as one token", id, subject, n)
+		}
+		if !server.SubjectMatchesFilter(subject, bus.MemberEventsWildcard) {
+			t.Errorf("%q does not match %q", subject, bus.MemberEventsWildcard)
+		}
+		got, err := bus.MemberIDFromSubject(subject)
+		if err != nil {
+			t.Errorf("MemberIDFromSubject(%q): %v", subject, err)
+			continue
+		}
+		if got != id {
+			t.Errorf("MemberIDFromSubject(MemberEventsSubject(%q)) = %q", id, got)
+		}
+	}
+}
+
+// The encoding is a wire contract between nodes; this pins it.
+func TestMemberEventsSubjectEncoding(t *testing.T) {
+	const want = "parley.member.emhhbmcuc2FuQGNvcnAtMQ"
+	if got := bus.MemberEventsSubject("zhang.san@corp-1"); got != want {
+		t.Errorf("MemberEventsSubject = %q, want %q", got, want)
+	}
+}
+
+func TestMemberIDFromSubjectRejects(t *testing.T) {
+	for _, subject := range []string{
+		"parley.member.",                       // no id
+		"parley.members.MQ",                    // other prefix
+		"parley.member.MQ.extra",               // two tokens
+		"parley.member.!!",                     // not base64url
+		"parley.member.MQ==",                   // padded
+		"parley.member.emhhbmcuc2FuQGNvcnAtMR", // non-zero trailing bits
+	} {
+		if id, err := bus.MemberIDFromSubject(subject); err == nil {
+			t.Errorf("MemberIDFromSubject(%q) = %q, want an error", subject, id)
+		}
+	}
+}
+
+// Messages published to each member's subject reach a subscriber on the
+// wildcard, through a real server, and name the right member.
+func TestMemberEventsWildcardDelivers(t *testing.T) {
+	b := startBus(t, bus.Config{})
+	sub, err := b.Conn().SubscribeSync(bus.MemberEventsWildcard)
+	if err != nil {
+		t.Fatalf("subscribe: %v", err)
+	}
+	for _, id := range memberIDs {
+		if err := b.Conn().Publish(bus.MemberEventsSubject(id), []byte(id)); err != nil {
+			t.Fatalf("publish for %q: %v", id, err)
+		}
+	}
+	for _, id := range memberIDs {
+		msg, err := sub.NextMsg(waitTimeout)
+		if err != nil {
+			t.Fatalf("receive event for %q: %v", id, err)
+		}
+		got, err := bus.MemberIDFromSubject(msg.Subject)
+		if err != nil {
+			t.Fatalf("subject %q: %v", msg.Subject, err)
+		}
+		if got != id || string(msg.Data) != id {
+			t.Errorf("event on %q decoded to %q with payload %q, want %q", msg.Subject, got, msg.Data, id)
+		}
+	}
+}

@@ -1,0 +1,146 @@
+package api
+
+import (
+	"encoding/json"
+	"fmt"
+	"net/http"
+)
+
+// routeTable is every /api/v1 route. Adding a route here is the only way to
+// serve one, and every row carries its policy.
+func (a *API) routeTable() []Route {
+	p := Prefix
+	return []Route{
+		// Sign-in and tokens.
+		{Method: "POST", Path: p + "/auth/login", Policy: Policy{Access: Public}, Summary: "sign in with username and password", handle: a.login},
+		{Method: "POST", Path: p + "/auth/refresh", Policy: Policy{Access: Public}, Summary: "trade a refresh token for a new token pair", handle: a.refresh},
+		{Method: "POST", Path: p + "/auth/logout", Policy: Policy{Access: Public}, Summary: "revoke a refresh token", handle: a.logout},
+		{Method: "POST", Path: p + "/auth/token", Policy: Policy{Access: Public}, Summary: "mint a member's access token with an API key", handle: a.mintToken},
+		{Method: "GET", Path: p + "/openapi.yaml", Policy: Policy{Access: Public}, Summary: "this API's OpenAPI 3 document", handle: a.openAPI},
+
+		// The signed-in member.
+		{Method: "GET", Path: p + "/me", Policy: Policy{Access: Signed}, Summary: "the signed-in member", handle: a.me},
+		{Method: "PATCH", Path: p + "/me", Policy: Policy{Access: Signed}, Summary: "edit one's own avatar and external profile", handle: a.updateMe},
+		{Method: "PUT", Path: p + "/me/password", Policy: Policy{Access: Signed}, Summary: "change one's own password", handle: a.changeMyPassword},
+
+		// Departments.
+		{Method: "GET", Path: p + "/departments", Policy: Policy{Access: Signed}, Summary: "the department tree", handle: a.listDepartments},
+		{Method: "POST", Path: p + "/departments", Policy: Policy{Access: Admin, Scope: a.scopeBodyParent}, Summary: "create a department", handle: a.createDepartment},
+		{Method: "GET", Path: p + "/departments/{id}", Policy: Policy{Access: Signed}, Summary: "one department", handle: a.getDepartment},
+		{Method: "PATCH", Path: p + "/departments/{id}", Policy: Policy{Access: Admin, Scope: a.scopeDepartmentUpdate}, Summary: "rename, reorder or move a department", handle: a.updateDepartment},
+		{Method: "DELETE", Path: p + "/departments/{id}", Policy: Policy{Access: Admin, Scope: scopePathDepartment}, Summary: "delete an empty department", handle: a.deleteDepartment},
+
+		// Members.
+		{Method: "GET", Path: p + "/members", Policy: Policy{Access: Signed}, Summary: "list and search members", handle: a.listMembers},
+		{Method: "POST", Path: p + "/members", Policy: Policy{Access: Admin, Scope: a.scopeBodyDepartments}, Summary: "create a member", handle: a.createMember},
+		{Method: "POST", Path: p + "/members/import", Policy: Policy{Access: Admin}, Summary: "import members from CSV", BodyLimit: a.limits.MaxImportBytes, handle: a.importMembers},
+		{Method: "GET", Path: p + "/members/{id}", Policy: Policy{Access: Signed}, Summary: "one member's card", handle: a.getMember},
+		{Method: "PATCH", Path: p + "/members/{id}", Policy: Policy{Access: Admin, Scope: a.scopeMemberUpdate}, Summary: "edit a member", handle: a.updateMember},
+		{Method: "POST", Path: p + "/members/{id}/disable", Policy: Policy{Access: Admin, Scope: a.scopePathMember}, Summary: "disable a member and cut off their sessions", handle: a.disableMember},
+		{Method: "POST", Path: p + "/members/{id}/enable", Policy: Policy{Access: Admin, Scope: a.scopePathMember}, Summary: "enable a member", handle: a.enableMember},
+		{Method: "PUT", Path: p + "/members/{id}/password", Policy: Policy{Access: Admin, Scope: a.scopePathMember}, Summary: "reset a member's password", handle: a.resetPassword},
+		{Method: "PUT", Path: p + "/members/{id}/role", Policy: Policy{Access: SuperAdmin}, Summary: "set a member's role", handle: a.setRole},
+
+		// Tags.
+		{Method: "GET", Path: p + "/tags", Policy: Policy{Access: Signed}, Summary: "all tags", handle: a.listTags},
+		{Method: "POST", Path: p + "/tags", Policy: Policy{Access: SuperAdmin}, Summary: "create a tag", handle: a.createTag},
+		{Method: "PATCH", Path: p + "/tags/{id}", Policy: Policy{Access: SuperAdmin}, Summary: "rename a tag", handle: a.renameTag},
+		{Method: "DELETE", Path: p + "/tags/{id}", Policy: Policy{Access: SuperAdmin}, Summary: "delete a tag", handle: a.deleteTag},
+		{Method: "GET", Path: p + "/tags/{id}/members", Policy: Policy{Access: Signed}, Summary: "a tag's members", handle: a.tagMembers},
+		{Method: "POST", Path: p + "/tags/{id}/members", Policy: Policy{Access: Admin, Scope: a.scopeTagMembers}, Summary: "add and remove a tag's members", handle: a.updateTagMembers},
+
+		// Administration.
+		{Method: "GET", Path: p + "/audit", Policy: Policy{Access: SuperAdmin}, Summary: "query the audit log", handle: a.queryAudit},
+		{Method: "GET", Path: p + "/apikeys", Policy: Policy{Access: SuperAdmin}, Summary: "list API keys", handle: a.listAPIKeys},
+		{Method: "POST", Path: p + "/apikeys", Policy: Policy{Access: SuperAdmin}, Summary: "create an API key", handle: a.createAPIKey},
+		{Method: "DELETE", Path: p + "/apikeys/{id}", Policy: Policy{Access: SuperAdmin}, Summary: "delete an API key", handle: a.deleteAPIKey},
+	}
+}
+
+// Scope functions: which departments a request touches.
+
+func scopePathDepartment(r *http.Request, _ []byte) ([]string, error) {
+	return []string{r.PathValue("id")}, nil
+}
+
+func (a *API) scopeBodyParent(r *http.Request, body []byte) ([]string, error) {
+	var b struct {
+		ParentID string `json:"parent_id"`
+	}
+	if err := peekJSON(body, &b); err != nil {
+		return nil, err
+	}
+	return []string{b.ParentID}, nil
+}
+
+func (a *API) scopeDepartmentUpdate(r *http.Request, body []byte) ([]string, error) {
+	var b struct {
+		ParentID *string `json:"parent_id"`
+	}
+	if err := peekJSON(body, &b); err != nil {
+		return nil, err
+	}
+	depts := []string{r.PathValue("id")}
+	if b.ParentID != nil {
+		depts = append(depts, *b.ParentID)
+	}
+	return depts, nil
+}
+
+func (a *API) scopeBodyDepartments(r *http.Request, body []byte) ([]string, error) {
+	var b struct {
+		Departments []string `json:"departments"`
+	}
+	if err := peekJSON(body, &b); err != nil {
+		return nil, err
+	}
+	return b.Departments, nil
+}
+
+func (a *API) scopePathMember(r *http.Request, _ []byte) ([]string, error) {
+	m, err := a.dir.GetMember(r.PathValue("id"))
+	if err != nil {
+		return nil, err
+	}
+	return m.Departments, nil
+}
+
+func (a *API) scopeMemberUpdate(r *http.Request, body []byte) ([]string, error) {
+	depts, err := a.scopePathMember(r, body)
+	if err != nil {
+		return nil, err
+	}
+	newDepts, err := a.scopeBodyDepartments(r, body)
+	if err != nil {
+		return nil, err
+	}
+	return append(depts, newDepts...), nil
+}
+
+func (a *API) scopeTagMembers(r *http.Request, body []byte) ([]string, error) {
+	var b tagMembersRequest
+	if err := peekJSON(body, &b); err != nil {
+		return nil, err
+	}
+	var depts []string
+	for _, id := range append(append([]string(nil), b.Add...), b.Remove...) {
+		m, err := a.dir.GetMember(id)
+		if err != nil {
+			return nil, fmt.Errorf("member %s: %w", id, err)
+		}
+		depts = append(depts, m.Departments...)
+	}
+	return depts, nil
+}
+
+// peekJSON reads fields a scope needs, leniently: the handler decodes the
+// body strictly afterwards and reports its errors in detail.
+func peekJSON(body []byte, v any) error {
+	if len(body) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(body, v); err != nil {
+		return errorf(http.StatusBadRequest, CodeBadRequest, "invalid JSON body: "+err.Error())
+	}
+	return nil
+}

@@ -1,0 +1,142 @@
+package signaling
+
+import (
+	"fmt"
+	"time"
+
+	"parley/chat/bus"
+)
+
+// Config is everything `parley serve` can be told. cmd/parley fills it from
+// defaults, an optional YAML file, PARLEY_* environment variables and flags,
+// in rising order of precedence; deploy/parley.yaml documents every field.
+type Config struct {
+	// DataDir holds the Pebble database, uploads and recordings.
+	DataDir string `yaml:"data"`
+	// HTTPAddr is the listen address for the API, WebSocket and web client.
+	HTTPAddr string `yaml:"http"`
+	// MediaPort is the one UDP port every WebRTC peer shares (ICE UDP mux).
+	MediaPort int `yaml:"media_port"`
+	// PublicIP is announced in ICE candidates when the server sits behind a
+	// 1:1 NAT (a cloud VM's elastic IP). Empty announces local addresses.
+	PublicIP string `yaml:"public_ip"`
+	// CompanyName names the root department on first start.
+	CompanyName string `yaml:"company_name"`
+
+	TLS     TLSConfig     `yaml:"tls"`
+	Log     LogConfig     `yaml:"log"`
+	Auth    AuthConfig    `yaml:"auth"`
+	Limits  LimitsConfig  `yaml:"limits"`
+	NATS    bus.Config    `yaml:"nats"`
+	Storage StorageConfig `yaml:"storage"`
+}
+
+// TLSConfig enables HTTPS when both files are set.
+type TLSConfig struct {
+	Cert string `yaml:"cert"`
+	Key  string `yaml:"key"`
+}
+
+// LogConfig selects the log level and format.
+type LogConfig struct {
+	Level  string `yaml:"level"`  // debug, info, warn, error
+	Format string `yaml:"format"` // text or json
+}
+
+// AuthConfig tunes sign-in and tokens.
+type AuthConfig struct {
+	// AdminPassword is the first super admin's password, used only when the
+	// data directory is empty. Set it with PARLEY_ADMIN_PASSWORD rather than
+	// in a file.
+	AdminPassword string `yaml:"admin_password"`
+	// JWTSecret signs access tokens. Empty generates one and keeps it in the
+	// data directory; nodes of one cluster must share a configured secret.
+	JWTSecret  string        `yaml:"jwt_secret"`
+	AccessTTL  time.Duration `yaml:"access_ttl"`
+	RefreshTTL time.Duration `yaml:"refresh_ttl"`
+	// LoginPerAccountPerMinute and LoginPerIPPerMinute cap sign-in attempts.
+	LoginPerAccountPerMinute int `yaml:"login_per_account_per_minute"`
+	LoginPerIPPerMinute      int `yaml:"login_per_ip_per_minute"`
+}
+
+// LimitsConfig names the request limits of the front door.
+type LimitsConfig struct {
+	// MaxBodyBytes caps JSON request bodies.
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// MaxImportBytes caps CSV member imports.
+	MaxImportBytes int64 `yaml:"max_import_bytes"`
+	// WSReadLimit caps one WebSocket message from a client.
+	WSReadLimit int64 `yaml:"ws_read_limit"`
+	// WSSendQueue is how many outbound messages a WebSocket may have queued
+	// before the server gives up on it as too slow.
+	WSSendQueue int `yaml:"ws_send_queue"`
+	// WSPingInterval is how often the server pings an idle WebSocket.
+	WSPingInterval time.Duration `yaml:"ws_ping_interval"`
+}
+
+// StorageConfig tunes Pebble.
+type StorageConfig struct {
+	CacheBytes int64 `yaml:"cache_bytes"`
+}
+
+// DefaultConfig is the configuration of a bare `parley serve`.
+func DefaultConfig() Config {
+	return Config{
+		DataDir:     "./parley-data",
+		HTTPAddr:    ":8080",
+		MediaPort:   7882,
+		CompanyName: "My Company",
+		Log:         LogConfig{Level: "info", Format: "text"},
+		Auth: AuthConfig{
+			AccessTTL:                15 * time.Minute,
+			RefreshTTL:               30 * 24 * time.Hour,
+			LoginPerAccountPerMinute: 5,
+			LoginPerIPPerMinute:      30,
+		},
+		Limits: LimitsConfig{
+			MaxBodyBytes:   1 << 20,
+			MaxImportBytes: 10 << 20,
+			WSReadLimit:    64 << 10,
+			WSSendQueue:    256,
+			WSPingInterval: 20 * time.Second,
+		},
+		Storage: StorageConfig{CacheBytes: 64 << 20},
+	}
+}
+
+// Validate reports the first setting that cannot work.
+func (c Config) Validate() error {
+	switch {
+	case c.DataDir == "":
+		return fmt.Errorf("data: must not be empty")
+	case c.HTTPAddr == "":
+		return fmt.Errorf("http: must not be empty")
+	case c.MediaPort < 0 || c.MediaPort > 65535:
+		return fmt.Errorf("media_port: %d is not a port number", c.MediaPort)
+	case (c.TLS.Cert == "") != (c.TLS.Key == ""):
+		return fmt.Errorf("tls: cert and key must be set together")
+	case c.Log.Level != "debug" && c.Log.Level != "info" && c.Log.Level != "warn" && c.Log.Level != "error":
+		return fmt.Errorf("log.level: %q is not one of debug, info, warn, error", c.Log.Level)
+	case c.Log.Format != "text" && c.Log.Format != "json":
+		return fmt.Errorf("log.format: %q is not text or json", c.Log.Format)
+	case c.Auth.AccessTTL < time.Minute:
+		return fmt.Errorf("auth.access_ttl: %s is shorter than a minute", c.Auth.AccessTTL)
+	case c.Auth.RefreshTTL < c.Auth.AccessTTL:
+		return fmt.Errorf("auth.refresh_ttl: must not be shorter than access_ttl")
+	case c.Auth.LoginPerAccountPerMinute < 1 || c.Auth.LoginPerIPPerMinute < 1:
+		return fmt.Errorf("auth: login rate limits must be at least 1 per minute")
+	case c.Auth.JWTSecret != "" && len(c.Auth.JWTSecret) < 32:
+		return fmt.Errorf("auth.jwt_secret: must be at least 32 characters")
+	case c.Limits.MaxBodyBytes < 1024:
+		return fmt.Errorf("limits.max_body_bytes: %d is below 1024", c.Limits.MaxBodyBytes)
+	case c.Limits.MaxImportBytes < 1024:
+		return fmt.Errorf("limits.max_import_bytes: %d is below 1024", c.Limits.MaxImportBytes)
+	case c.Limits.WSReadLimit < 1024:
+		return fmt.Errorf("limits.ws_read_limit: %d is below 1024", c.Limits.WSReadLimit)
+	case c.Limits.WSSendQueue < 1:
+		return fmt.Errorf("limits.ws_send_queue: must be at least 1")
+	case c.Limits.WSPingInterval < time.Second:
+		return fmt.Errorf("limits.ws_ping_interval: %s is shorter than a second", c.Limits.WSPingInterval)
+	}
+	return nil
+}

@@ -1,0 +1,321 @@
+package signaling
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"parley/chat/audit"
+	"parley/chat/bus"
+	"parley/chat/directory"
+	"parley/signaling/api"
+	"parley/signaling/auth"
+	"parley/signaling/ws"
+	"parley/storage"
+)
+
+// SchemaVersion is the on-disk layout this build writes. A data directory
+// written by a newer build is refused rather than misread.
+const SchemaVersion = 1
+
+// BootstrapAdminID is the username of the super admin created on first start.
+const BootstrapAdminID = "admin"
+
+// shutdownTimeout bounds each shutdown step.
+const shutdownTimeout = 10 * time.Second
+
+// Server is one running Parley node.
+type Server struct {
+	cfg Config
+	log *slog.Logger
+
+	db      *storage.DB
+	bus     *bus.Bus
+	audit   *audit.Log
+	dir     *directory.Directory
+	auth    *auth.Service
+	hub     *ws.Hub
+	api     *api.API
+	metrics *metrics
+	handler http.Handler
+
+	memberSub *nats.Subscription
+	closeOnce sync.Once
+	closeErr  error
+}
+
+// New opens the data directory, starts the bus and the services, and
+// creates the first super admin on an empty data directory. It does not
+// listen yet; call Serve or ListenAndServe.
+func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	s := &Server{cfg: cfg, log: logger}
+	defer func() {
+		if err != nil {
+			s.Close()
+		}
+	}()
+
+	s.db, err = storage.Open(cfg.DataDir, storage.Options{CacheBytes: cfg.Storage.CacheBytes, Logger: logger})
+	if err != nil {
+		return nil, err
+	}
+	s.bus, err = bus.Start(cfg.NATS, logger)
+	if err != nil {
+		return nil, fmt.Errorf("start message bus: %w", err)
+	}
+	s.audit = audit.New(s.db)
+	s.dir = directory.New(s.db, s.audit)
+	members := memberStatus{s.dir}
+	s.auth, err = auth.New(s.db, members, auth.Config{
+		AccessTTL:       cfg.Auth.AccessTTL,
+		RefreshTTL:      cfg.Auth.RefreshTTL,
+		Secret:          []byte(cfg.Auth.JWTSecret),
+		LoginPerAccount: auth.Limit{Every: time.Minute / time.Duration(cfg.Auth.LoginPerAccountPerMinute), Burst: cfg.Auth.LoginPerAccountPerMinute},
+		LoginPerIP:      auth.Limit{Every: time.Minute / time.Duration(cfg.Auth.LoginPerIPPerMinute), Burst: cfg.Auth.LoginPerIPPerMinute},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("start auth: %w", err)
+	}
+	if err := s.bootstrap(); err != nil {
+		return nil, err
+	}
+
+	s.metrics = newMetrics(s)
+	s.hub = ws.NewHub(ws.Config{
+		ReadLimit:    cfg.Limits.WSReadLimit,
+		SendQueue:    cfg.Limits.WSSendQueue,
+		PingInterval: cfg.Limits.WSPingInterval,
+	}, s.auth, members, logger)
+	s.hub.OnCount(func(n int) { s.metrics.wsSessions.Set(float64(n)) })
+	s.memberSub, err = s.hub.Subscribe(s.bus.Conn())
+	if err != nil {
+		return nil, err
+	}
+	s.api = api.New(api.Deps{
+		Directory: s.dir,
+		Audit:     s.audit,
+		Auth:      s.auth,
+		Events:    s.bus.Conn(),
+		Limits:    api.Limits{MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxImportBytes: cfg.Limits.MaxImportBytes},
+		Logger:    logger,
+	})
+	s.handler = s.routes()
+	return s, nil
+}
+
+// bootstrap prepares an empty data directory: the root department and the
+// first super admin. On later starts it only checks the schema version.
+func (s *Server) bootstrap() error {
+	raw, err := s.db.Get(storage.KeySchemaVersion)
+	switch {
+	case err == nil:
+		v, perr := strconv.Atoi(string(raw))
+		if perr != nil || v > SchemaVersion {
+			return fmt.Errorf("data directory %s has schema version %q; this build understands up to %d", s.cfg.DataDir, raw, SchemaVersion)
+		}
+		return nil
+	case !errors.Is(err, storage.ErrNotFound):
+		return fmt.Errorf("read schema version: %w", err)
+	}
+
+	if err := s.dir.Bootstrap(s.cfg.CompanyName); err != nil {
+		return fmt.Errorf("create root department: %w", err)
+	}
+	password, generated := s.cfg.Auth.AdminPassword, false
+	if password == "" {
+		password, generated = randomPassword(), true
+	} else if err := auth.ValidatePassword(password); err != nil {
+		return fmt.Errorf("PARLEY_ADMIN_PASSWORD: %w", err)
+	}
+	system := directory.Actor{ID: "system"}
+	if _, err := s.dir.CreateMember(system, directory.Member{
+		ID: BootstrapAdminID, Name: "Administrator", Departments: []string{directory.RootDepartmentID},
+	}); err != nil && !errors.Is(err, directory.ErrConflict) {
+		return fmt.Errorf("create first super admin: %w", err)
+	}
+	if _, err := s.dir.SetRole(system, BootstrapAdminID, directory.RoleSuperAdmin, nil); err != nil {
+		return fmt.Errorf("make %s super admin: %w", BootstrapAdminID, err)
+	}
+	if err := s.auth.SetPassword(BootstrapAdminID, password); err != nil {
+		return fmt.Errorf("set first super admin's password: %w", err)
+	}
+	if generated {
+		// Logged once, on the start that created it. Nothing else keeps it.
+		s.log.Warn("created super admin with a generated password; sign in and change it",
+			"username", BootstrapAdminID, "password", password)
+	} else {
+		s.log.Info("created super admin from PARLEY_ADMIN_PASSWORD", "username", BootstrapAdminID)
+	}
+	return s.db.Update(func(b *storage.Batch) error {
+		b.Set(storage.KeySchemaVersion, []byte(strconv.Itoa(SchemaVersion)))
+		return nil
+	})
+}
+
+func randomPassword() string {
+	buf := make([]byte, 18)
+	_, _ = rand.Read(buf) // crypto/rand.Read never fails on supported platforms
+	return base64.RawURLEncoding.EncodeToString(buf)
+}
+
+// Handler is the whole HTTP surface, for tests and for embedding.
+func (s *Server) Handler() http.Handler { return s.handler }
+
+// API is the REST API, for tests that enumerate its routes.
+func (s *Server) API() *api.API { return s.api }
+
+// Directory is the company directory, for offline admin tasks and tests.
+func (s *Server) Directory() *directory.Directory { return s.dir }
+
+// Auth is the auth service, for offline admin tasks and tests.
+func (s *Server) Auth() *auth.Service { return s.auth }
+
+// Hub is this node's WebSocket hub.
+func (s *Server) Hub() *ws.Hub { return s.hub }
+
+func (s *Server) routes() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle(api.Prefix+"/", s.api)
+	mux.Handle("GET /ws", s.hub)
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writePlain(w, http.StatusOK, "ok\n")
+	})
+	mux.HandleFunc("GET /readyz", s.readyz)
+	mux.Handle("GET /metrics", s.metrics.handler())
+	mux.HandleFunc("GET /{$}", s.landing)
+	return s.metrics.instrument(mux)
+}
+
+// readyz answers 200 only while this node can do its work: the bus is
+// connected and storage answers.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	if !s.bus.Ready() {
+		writePlain(w, http.StatusServiceUnavailable, "message bus not connected\n")
+		return
+	}
+	if _, err := s.db.Has(storage.KeySchemaVersion); err != nil {
+		writePlain(w, http.StatusServiceUnavailable, "storage: "+err.Error()+"\n")
+		return
+	}
+	writePlain(w, http.StatusOK, "ready\n")
+}
+
+func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>Parley</title>
+<h1>Parley is running</h1>
+<p>API: <a href="/api/v1/openapi.yaml">/api/v1/openapi.yaml</a> · health: <a href="/healthz">/healthz</a> · metrics: <a href="/metrics">/metrics</a></p>`)
+}
+
+func writePlain(w http.ResponseWriter, status int, body string) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write([]byte(body))
+}
+
+// ListenAndServe listens on the configured HTTP address (with TLS when
+// configured) and serves until ctx ends, then shuts down in order.
+func (s *Server) ListenAndServe(ctx context.Context) error {
+	ln, err := net.Listen("tcp", s.cfg.HTTPAddr)
+	if err != nil {
+		return fmt.Errorf("listen on %s: %w", s.cfg.HTTPAddr, err)
+	}
+	return s.Serve(ctx, ln)
+}
+
+// Serve serves on ln until ctx ends, then shuts down in order and returns.
+func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
+	srv := &http.Server{
+		Handler:           s.handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+	}
+	scheme := "http"
+	errc := make(chan error, 1)
+	go func() {
+		if s.cfg.TLS.Cert != "" {
+			errc <- srv.ServeTLS(ln, s.cfg.TLS.Cert, s.cfg.TLS.Key)
+		} else {
+			errc <- srv.Serve(ln)
+		}
+	}()
+	if s.cfg.TLS.Cert != "" {
+		scheme = "https"
+	}
+	s.log.Info("parley serving", "addr", ln.Addr().String(), "url", scheme+"://"+ln.Addr().String(), "data", s.cfg.DataDir)
+
+	var serveErr error
+	select {
+	case <-ctx.Done():
+	case serveErr = <-errc:
+	}
+
+	s.log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), shutdownTimeout)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil { // stop accepting, finish requests
+		s.log.Warn("http shutdown", "err", err)
+	}
+	if err := s.hub.Shutdown(shutCtx); err != nil { // hijacked sockets are not http.Server's
+		s.log.Warn("websocket shutdown", "err", err)
+	}
+	if err := s.Close(); err != nil {
+		return err
+	}
+	if serveErr != nil && !errors.Is(serveErr, http.ErrServerClosed) {
+		return fmt.Errorf("serve: %w", serveErr)
+	}
+	return nil
+}
+
+// Close drains the bus, stops NATS and closes Pebble. It is safe to call
+// more than once.
+func (s *Server) Close() error {
+	s.closeOnce.Do(func() {
+		var errs []error
+		if s.memberSub != nil {
+			_ = s.memberSub.Unsubscribe()
+		}
+		if s.bus != nil {
+			if err := s.bus.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close bus: %w", err))
+			}
+		}
+		if s.db != nil {
+			if err := s.db.Close(); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		s.closeErr = errors.Join(errs...)
+	})
+	return s.closeErr
+}
+
+// memberStatus answers "may this member hold a session?" from the
+// directory, for auth and the WebSocket hub.
+type memberStatus struct{ dir *directory.Directory }
+
+func (m memberStatus) MemberActive(id string) (bool, error) {
+	mem, err := m.dir.GetMember(id)
+	if errors.Is(err, directory.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	return mem.Status == directory.StatusActive, nil
+}

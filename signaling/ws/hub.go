@@ -1,0 +1,294 @@
+package ws
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go"
+
+	"parley/chat/bus"
+	"parley/signaling/auth"
+)
+
+// Verifier checks access tokens. *auth.Service satisfies it.
+type Verifier interface {
+	VerifyAccess(token string) (auth.Claims, error)
+}
+
+// Members tells whether a member may hold a session.
+type Members interface {
+	MemberActive(id string) (bool, error)
+}
+
+// Handler serves one inbound message type. It runs on the session's reader
+// goroutine, so messages from one device are handled in order; a handler
+// that blocks delays only its own session.
+type Handler func(ctx context.Context, s *Session, m Message)
+
+// Config sets the hub's limits.
+type Config struct {
+	ReadLimit    int64         // largest inbound message
+	SendQueue    int           // outbound messages queued before the session is closed as too slow
+	PingInterval time.Duration // keepalive ping period; a missed pong closes the socket
+	// OriginPatterns allows cross-origin browser clients (coder/websocket
+	// patterns). The request's own host is always allowed.
+	OriginPatterns []string
+}
+
+// writeTimeout bounds one frame write. A client that cannot take a frame in
+// this long is treated like one whose queue overflowed.
+const writeTimeout = 10 * time.Second
+
+// Hub owns every WebSocket session of this node.
+type Hub struct {
+	cfg      Config
+	verifier Verifier
+	members  Members
+	log      *slog.Logger
+
+	handlers map[string]Handler
+
+	mu       sync.Mutex
+	sessions map[string]map[*Session]struct{} // by member id
+	closed   bool
+	wg       sync.WaitGroup
+
+	onCount func(n int) // metrics hook; may be nil
+}
+
+// NewHub creates a hub. Register handlers with Handle before serving.
+func NewHub(cfg Config, verifier Verifier, members Members, logger *slog.Logger) *Hub {
+	h := &Hub{
+		cfg:      cfg,
+		verifier: verifier,
+		members:  members,
+		log:      logger,
+		handlers: map[string]Handler{},
+		sessions: map[string]map[*Session]struct{}{},
+	}
+	h.handlers["ping"] = func(ctx context.Context, s *Session, m Message) {
+		s.Reply(m, "pong", struct{}{})
+	}
+	h.handlers["auth.refresh"] = h.handleRefresh
+	return h
+}
+
+// Handle registers fn for messages of type typ. It must be called before
+// the hub serves its first connection.
+func (h *Hub) Handle(typ string, fn Handler) {
+	h.handlers[typ] = fn
+}
+
+// OnCount sets a function called with the session count after each change,
+// for a metrics gauge.
+func (h *Hub) OnCount(fn func(n int)) { h.onCount = fn }
+
+// ServeHTTP authenticates and upgrades a request to a WebSocket session.
+// The token comes from "Authorization: Bearer" or, for browsers, which
+// cannot set headers on a WebSocket, the access_token query parameter.
+func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	token := r.URL.Query().Get("access_token")
+	if hdr := r.Header.Get("Authorization"); len(hdr) > 7 && strings.EqualFold(hdr[:7], "bearer ") {
+		token = strings.TrimSpace(hdr[7:])
+	}
+	if token == "" {
+		httpError(w, http.StatusUnauthorized, ErrCodeUnauth, "send an access token in Authorization: Bearer or ?access_token=")
+		return
+	}
+	claims, err := h.verifier.VerifyAccess(token)
+	if err != nil {
+		code := ErrCodeUnauth
+		if errors.Is(err, auth.ErrTokenExpired) {
+			code = "token_expired"
+		}
+		httpError(w, http.StatusUnauthorized, code, "invalid access token: "+err.Error())
+		return
+	}
+	active, err := h.members.MemberActive(claims.MemberID)
+	if err != nil {
+		h.log.Error("ws: check member", "member", claims.MemberID, "err", err)
+		httpError(w, http.StatusInternalServerError, "internal", "internal error")
+		return
+	}
+	if !active {
+		httpError(w, http.StatusUnauthorized, "member_disabled", "this account is disabled")
+		return
+	}
+
+	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
+	if err != nil {
+		return // Accept has already answered the client
+	}
+	conn.SetReadLimit(h.cfg.ReadLimit)
+
+	s := newSession(h, conn, claims)
+	if !h.add(s) {
+		conn.Close(CloseGoingAway, "server shutting down")
+		return
+	}
+	defer h.remove(s)
+	s.run()
+}
+
+func (h *Hub) add(s *Session) bool {
+	h.mu.Lock()
+	if h.closed {
+		h.mu.Unlock()
+		return false
+	}
+	set := h.sessions[s.memberID]
+	if set == nil {
+		set = map[*Session]struct{}{}
+		h.sessions[s.memberID] = set
+	}
+	set[s] = struct{}{}
+	h.wg.Add(1)
+	n := h.countLocked()
+	h.mu.Unlock()
+	h.report(n)
+	return true
+}
+
+func (h *Hub) remove(s *Session) {
+	h.mu.Lock()
+	if set := h.sessions[s.memberID]; set != nil {
+		delete(set, s)
+		if len(set) == 0 {
+			delete(h.sessions, s.memberID)
+		}
+	}
+	n := h.countLocked()
+	h.mu.Unlock()
+	h.wg.Done()
+	h.report(n)
+}
+
+func (h *Hub) report(n int) {
+	if h.onCount != nil {
+		h.onCount(n)
+	}
+}
+
+func (h *Hub) countLocked() int {
+	n := 0
+	for _, set := range h.sessions {
+		n += len(set)
+	}
+	return n
+}
+
+// Count is the number of open sessions on this node.
+func (h *Hub) Count() int {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.countLocked()
+}
+
+// MemberSessions returns the member's open sessions on this node.
+func (h *Hub) MemberSessions(memberID string) []*Session {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	out := make([]*Session, 0, len(h.sessions[memberID]))
+	for s := range h.sessions[memberID] {
+		out = append(out, s)
+	}
+	return out
+}
+
+// CloseMember closes every session of a member on this node.
+func (h *Hub) CloseMember(memberID string, code websocket.StatusCode, reason string) {
+	for _, s := range h.MemberSessions(memberID) {
+		s.Close(code, reason)
+	}
+}
+
+// Subscribe listens for member events from every node and closes the
+// affected sessions here.
+func (h *Hub) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
+	sub, err := nc.Subscribe(bus.MemberEventsWildcard, func(msg *nats.Msg) {
+		id, err := bus.MemberIDFromSubject(msg.Subject)
+		if err != nil {
+			h.log.Warn("ws: bad member event subject", "subject", msg.Subject, "err", err)
+			return
+		}
+		var ev bus.MemberEvent
+		if err := json.Unmarshal(msg.Data, &ev); err != nil {
+			h.log.Warn("ws: bad member event", "subject", msg.Subject, "err", err)
+			return
+		}
+		switch ev.Type {
+		case bus.MemberDisabled:
+			h.CloseMember(id, CloseMemberDisabled, "account disabled")
+		case bus.MemberRevoked:
+			h.CloseMember(id, CloseTokenExpired, "sessions revoked; sign in again")
+		}
+	})
+	if err != nil {
+		return nil, fmt.Errorf("subscribe to member events: %w", err)
+	}
+	return sub, nil
+}
+
+// Shutdown closes every session with 1001 and waits for them to finish, or
+// for ctx to end.
+func (h *Hub) Shutdown(ctx context.Context) error {
+	h.mu.Lock()
+	h.closed = true
+	var all []*Session
+	for _, set := range h.sessions {
+		for s := range set {
+			all = append(all, s)
+		}
+	}
+	h.mu.Unlock()
+	for _, s := range all {
+		s.Close(CloseGoingAway, "server shutting down")
+	}
+	done := make(chan struct{})
+	go func() { h.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("websocket sessions still open: %w", ctx.Err())
+	}
+}
+
+type refreshData struct {
+	AccessToken string `json:"access_token"`
+}
+
+// handleRefresh extends a session with a fresh access token for the same
+// member, so a long-lived socket outlives one token.
+func (h *Hub) handleRefresh(ctx context.Context, s *Session, m Message) {
+	var d refreshData
+	if err := json.Unmarshal(m.Data, &d); err != nil || d.AccessToken == "" {
+		s.ReplyError(m, ErrCodeBadMessage, "auth.refresh needs data.access_token")
+		return
+	}
+	claims, err := h.verifier.VerifyAccess(d.AccessToken)
+	if err != nil {
+		s.ReplyError(m, ErrCodeUnauth, "invalid access token: "+err.Error())
+		return
+	}
+	if claims.MemberID != s.memberID {
+		s.ReplyError(m, ErrCodeUnauth, "the token belongs to another member")
+		return
+	}
+	s.extend(claims.ExpiresAt)
+	s.Reply(m, "auth.refreshed", map[string]any{"expires_at": claims.ExpiresAt.UTC()})
+}
+
+func httpError(w http.ResponseWriter, status int, code, msg string) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_ = json.NewEncoder(w).Encode(map[string]any{"error": errorData{Code: code, Message: msg}})
+}

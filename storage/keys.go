@@ -1,0 +1,110 @@
+package storage
+
+import "encoding/binary"
+
+// This file is the whole key layout. Every record Parley keeps in Pebble
+// lives under one of the prefixes below; no other file builds keys.
+//
+// Encoding rules:
+//   - a prefix is ASCII and ends in '/';
+//   - string ids are validated by their owners never to contain '/' or
+//     bytes below 0x20, so "prefix + id + '/'" sorts and splits safely;
+//   - integers are 8-byte big-endian, so keys sort numerically;
+//   - values are JSON unless the comment says otherwise.
+//
+// | prefix                 | rest of key                      | value                         |
+// |------------------------|----------------------------------|-------------------------------|
+// | meta/schema            | (none)                           | schema version, decimal text  |
+// | dir/seq/               | kind                             | last issued id, 8-byte BE     |
+// | dir/dept/              | dept id                          | directory.Department          |
+// | dir/dept-child/        | parent id / child id             | empty (child index)           |
+// | dir/member/            | member id                        | directory.Member              |
+// | dir/dept-member/       | dept id / member id              | empty (membership index)      |
+// | dir/member-mobile/     | mobile                           | member id (unique index)      |
+// | dir/member-email/      | lower-cased email                | member id (unique index)      |
+// | dir/tag/               | tag id                           | directory.Tag                 |
+// | dir/tag-member/        | tag id / member id               | empty                         |
+// | dir/member-tag/        | member id / tag id               | empty                         |
+// | auth/password/         | member id                        | password hash (PHC string)    |
+// | auth/refresh/          | sha256(token), hex               | auth refresh token record     |
+// | auth/member-refresh/   | member id / sha256(token), hex   | empty (revocation index)      |
+// | auth/apikey/           | key id                           | auth API key record           |
+// | auth/jwt-secret        | (none)                           | raw HMAC secret bytes         |
+// | auth/not-before/       | member id                        | unix millis, 8-byte BE        |
+// | audit/                 | unix nanos BE8, sequence BE8     | audit.Entry                   |
+
+// KeySchemaVersion holds the on-disk schema version.
+var KeySchemaVersion = []byte("meta/schema")
+
+// Directory prefixes.
+const (
+	PrefixIDSequence     = "dir/seq/"
+	PrefixDepartment     = "dir/dept/"
+	PrefixDeptChild      = "dir/dept-child/"
+	PrefixMember         = "dir/member/"
+	PrefixDeptMember     = "dir/dept-member/"
+	PrefixMemberByMobile = "dir/member-mobile/"
+	PrefixMemberByEmail  = "dir/member-email/"
+	PrefixTag            = "dir/tag/"
+	PrefixTagMember      = "dir/tag-member/"
+	PrefixMemberTag      = "dir/member-tag/"
+)
+
+// Auth prefixes.
+const (
+	PrefixPassword      = "auth/password/"
+	PrefixRefresh       = "auth/refresh/"
+	PrefixMemberRefresh = "auth/member-refresh/"
+	PrefixAPIKey        = "auth/apikey/"
+)
+
+// KeyJWTSecret holds the HMAC secret that signs access tokens when the
+// configuration does not set one.
+var KeyJWTSecret = []byte("auth/jwt-secret")
+
+// PrefixNotBefore holds, per member, the time of the last RevokeMember:
+// access tokens issued before it are refused.
+const PrefixNotBefore = "auth/not-before/"
+
+// PrefixAudit is the audit log, in time order.
+const PrefixAudit = "audit/"
+
+// Key joins a prefix and string components with '/' between components.
+// Key(PrefixDeptChild, "1", "7") is "dir/dept-child/1/7".
+func Key(prefix string, parts ...string) []byte {
+	n := len(prefix)
+	for _, p := range parts {
+		n += len(p) + 1
+	}
+	k := make([]byte, 0, n)
+	k = append(k, prefix...)
+	for i, p := range parts {
+		if i > 0 {
+			k = append(k, '/')
+		}
+		k = append(k, p...)
+	}
+	return k
+}
+
+// KeyPrefix is Key with a trailing '/', the scan prefix for every key that
+// continues the given components: KeyPrefix(PrefixDeptChild, "1") covers
+// all children of department 1.
+func KeyPrefix(prefix string, parts ...string) []byte {
+	k := Key(prefix, parts...)
+	if len(parts) > 0 {
+		k = append(k, '/')
+	}
+	return k
+}
+
+// AppendUint64 appends v as 8 big-endian bytes, so numeric order is key
+// order.
+func AppendUint64(k []byte, v uint64) []byte {
+	return binary.BigEndian.AppendUint64(k, v)
+}
+
+// Uint64At decodes 8 big-endian bytes at k[off:].
+func Uint64At(k []byte, off int) uint64 {
+	return binary.BigEndian.Uint64(k[off : off+8])
+}
