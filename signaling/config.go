@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"parley/chat/bus"
+	"parley/chat/directory"
 )
 
 // Config is everything `parley serve` can be told. cmd/parley fills it from
@@ -22,6 +23,10 @@ type Config struct {
 	PublicIP string `yaml:"public_ip"`
 	// CompanyName names the root department on first start.
 	CompanyName string `yaml:"company_name"`
+	// AllowedOrigins lets browser pages on other origins open the
+	// WebSocket (host patterns such as "app.example.com" or
+	// "*.example.com"). The server's own origin is always allowed.
+	AllowedOrigins []string `yaml:"allowed_origins"`
 
 	TLS     TLSConfig     `yaml:"tls"`
 	Log     LogConfig     `yaml:"log"`
@@ -129,8 +134,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("auth.jwt_secret: must be at least 32 characters")
 	case c.Limits.MaxBodyBytes < 1024:
 		return fmt.Errorf("limits.max_body_bytes: %d is below 1024", c.Limits.MaxBodyBytes)
-	case c.Limits.MaxImportBytes < 1024:
-		return fmt.Errorf("limits.max_import_bytes: %d is below 1024", c.Limits.MaxImportBytes)
+	case c.Limits.MaxImportBytes < 1024 || c.Limits.MaxImportBytes > directory.MaxImportBytes:
+		return fmt.Errorf("limits.max_import_bytes: %d is outside 1024..%d", c.Limits.MaxImportBytes, directory.MaxImportBytes)
 	case c.Limits.WSReadLimit < 1024:
 		return fmt.Errorf("limits.ws_read_limit: %d is below 1024", c.Limits.WSReadLimit)
 	case c.Limits.WSSendQueue < 1:

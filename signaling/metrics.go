@@ -72,8 +72,9 @@ func (m *metrics) instrument(next http.Handler) http.Handler {
 	})
 }
 
-// statusWriter remembers the status code. It passes Hijack and Flush
-// through, which the WebSocket upgrade and streaming responses need.
+// statusWriter remembers the status code. Its Unwrap lets the WebSocket
+// upgrade and http.ResponseController reach the connection's Hijack and
+// Flush.
 type statusWriter struct {
 	http.ResponseWriter
 	status int

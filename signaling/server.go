@@ -97,7 +97,8 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 	s.hub = ws.NewHub(ws.Config{
 		ReadLimit:    cfg.Limits.WSReadLimit,
 		SendQueue:    cfg.Limits.WSSendQueue,
-		PingInterval: cfg.Limits.WSPingInterval,
+		PingInterval:   cfg.Limits.WSPingInterval,
+		OriginPatterns: cfg.AllowedOrigins,
 	}, s.auth, members, logger)
 	s.hub.OnCount(func(n int) { s.metrics.wsSessions.Set(float64(n)) })
 	s.memberSub, err = s.hub.Subscribe(s.bus.Conn())

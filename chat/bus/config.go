@@ -104,10 +104,11 @@ func serverOptions(cfg Config, name string) (*server.Options, error) {
 		}
 		opts.Host, opts.Port = host, port
 	case cfg.Cluster.Listen != "":
-		// nats-server starts routes only after its client listener is up, and
-		// DontListen skips that listener, so a clustered node keeps a private
+		// nats-server starts routes only after its client listener is up. With
+		// DontListen that never happens: routes stay down and Shutdown waits
+		// forever on the route goroutine. So a clustered node keeps a private
 		// client port on loopback.
-		opts.DontListen = true
+		opts.Host, opts.Port = "127.0.0.1", server.RANDOM_PORT
 	default:
 		opts.DontListen = true
 	}

@@ -35,6 +35,12 @@ type csvRow struct {
 // column.
 func (r csvRow) get(col string) string { return strings.TrimSpace(r.fields[col]) }
 
+// CanManageFunc decides whether the importer may write one row. existing
+// is the member the row updates, nil when it creates one; deptIDs are the
+// departments the row touches. A non-nil error rejects the row with that
+// reason.
+type CanManageFunc func(existing *Member, deptIDs []string) error
+
 // ImportCSV creates and updates members from a CSV file with a header row.
 //
 // Columns, by header name in any order: id, name and departments are
@@ -53,14 +59,14 @@ func (r csvRow) get(col string) string { return strings.TrimSpace(r.fields[col])
 //
 // Rows are independent: each bad row gets a RowError (line 1 is the
 // header) and is skipped. A row is bad when it fails validation, when
-// canManage refuses its departments (the resolved ones and, for an update,
-// the member's current ones), when its id, mobile or email repeats an
+// canManage refuses it (it sees the existing member, nil for a new one,
+// and the resolved departments plus, for an update, the current ones), when its id, mobile or email repeats an
 // earlier imported row of the file, when its mobile or email belongs to
 // another member, or when it would disable the last active super admin.
 // Rows with every cell empty are ignored. A nil canManage allows every
 // row. The good rows commit in one synced batch, with one audit entry per
 // member.
-func (d *Directory) ImportCSV(a Actor, r io.Reader, canManage func(deptIDs []string) error) (ImportReport, error) {
+func (d *Directory) ImportCSV(a Actor, r io.Reader, canManage CanManageFunc) (ImportReport, error) {
 	if err := checkActor(a); err != nil {
 		return ImportReport{}, err
 	}
@@ -69,7 +75,7 @@ func (d *Directory) ImportCSV(a Actor, r io.Reader, canManage func(deptIDs []str
 		return ImportReport{}, err
 	}
 	if canManage == nil {
-		canManage = func([]string) error { return nil }
+		canManage = func(*Member, []string) error { return nil }
 	}
 
 	d.mu.Lock()
@@ -134,6 +140,9 @@ func (d *Directory) ImportCSV(a Actor, r io.Reader, canManage func(deptIDs []str
 			report.Created++
 		} else {
 			report.Updated++
+		}
+		if c.before != nil && c.before.Status == StatusActive && c.after.Status != StatusActive {
+			report.Disabled = append(report.Disabled, c.after.ID)
 		}
 	}
 	return report, nil
@@ -241,7 +250,7 @@ type importChange struct {
 type importer struct {
 	d           *Directory
 	tree        *deptTree
-	canManage   func([]string) error
+	canManage   CanManageFunc
 	superAdmins int // active super admins left after the accepted rows
 
 	// Line of the accepted row that holds each id, mobile and email key.
@@ -295,7 +304,7 @@ func (imp *importer) row(row csvRow) (importChange, error) {
 			}
 		}
 	}
-	if err := imp.canManage(scope); err != nil {
+	if err := imp.canManage(c.before, scope); err != nil {
 		return importChange{}, err
 	}
 

@@ -42,7 +42,7 @@ func TestImportCSVMixedRows(t *testing.T) {
 		/* 18 */ `leo,Leo,Acme/Ops,,HEIDI@example.com,,,`,
 	}, "\n") + "\n"
 
-	canManage := func(ids []string) error {
+	canManage := func(_ *Member, ids []string) error {
 		if slices.Contains(ids, secret.ID) {
 			return errors.New("you may not manage department Secret")
 		}

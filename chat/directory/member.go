@@ -84,8 +84,8 @@ func (d *Directory) UpdateMember(a Actor, id string, p MemberPatch) (Member, err
 	})
 }
 
-// SetStatus enables or disables member id. Refusing to disable the last
-// super admin is the caller's job (see CountSuperAdmins).
+// SetStatus enables or disables member id. Disabling the last active
+// super admin is refused with ErrConflict.
 func (d *Directory) SetStatus(a Actor, id string, s Status) (Member, error) {
 	if err := checkStatus(s); err != nil {
 		return Member{}, err
@@ -102,7 +102,8 @@ func (d *Directory) SetStatus(a Actor, id string, s Status) (Member, error) {
 
 // SetRole changes member id's role. RoleDeptAdmin needs at least one
 // existing department in adminDepartments, the subtrees it administers;
-// the other roles clear AdminDepartments.
+// the other roles clear AdminDepartments. Demoting the last active super
+// admin is refused with ErrConflict.
 func (d *Directory) SetRole(a Actor, id string, r Role, adminDepartments []string) (Member, error) {
 	if err := checkRole(r); err != nil {
 		return Member{}, err
@@ -142,6 +143,17 @@ func (d *Directory) modifyMember(a Actor, id, action string, edit func(m *Member
 	if err := d.checkUnique(after); err != nil {
 		return Member{}, err
 	}
+	if isActiveSuperAdmin(before) && !isActiveSuperAdmin(after) {
+		// Checked under d.mu, so two concurrent demotions cannot both
+		// pass and leave the company with no one to administer it.
+		n, err := d.CountSuperAdmins()
+		if err != nil {
+			return Member{}, err
+		}
+		if n <= 1 {
+			return Member{}, fmt.Errorf("%w: %s is the last active super admin; appoint another first", ErrConflict, id)
+		}
+	}
 	t := now()
 	after.UpdatedAt = t
 	err = d.db.Update(func(b *storage.Batch) error {
@@ -157,8 +169,7 @@ func (d *Directory) modifyMember(a Actor, id, action string, edit func(m *Member
 }
 
 // CountSuperAdmins counts the active super admins, the ones who can still
-// sign in and administer. Callers refuse to demote or disable the last
-// one. It reads every member, which is fine for how rarely it is asked.
+// sign in and administer. It reads every member, which is fine for how rarely it is asked.
 func (d *Directory) CountSuperAdmins() (int, error) {
 	n := 0
 	var decodeErr error
@@ -422,4 +433,8 @@ func (d *Directory) offerSubtreeMembers(depts map[string]bool, after string, off
 		}
 	}
 	return nil
+}
+
+func isActiveSuperAdmin(m Member) bool {
+	return m.Role == RoleSuperAdmin && m.Status == StatusActive
 }

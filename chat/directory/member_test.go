@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 
 	"parley/storage"
@@ -200,11 +201,18 @@ func TestStatusRoleAndSuperAdmins(t *testing.T) {
 	wantErr(t, err, ErrInvalid)
 	_, err = e.d.SetRole(admin, "alice", "king", nil)
 	wantErr(t, err, ErrInvalid)
+	// alice is the last active super admin: demoting her is refused
+	// until bob is active again.
+	_, err = e.d.SetRole(admin, "alice", RoleDeptAdmin, []string{tr.backend.ID, tr.sales.ID})
+	wantErr(t, err, ErrConflict)
+	if _, err := e.d.SetStatus(admin, "bob", StatusActive); err != nil {
+		t.Fatal(err)
+	}
 	m, err = e.d.SetRole(admin, "alice", RoleDeptAdmin, []string{tr.backend.ID, tr.sales.ID})
 	if err != nil || m.Role != RoleDeptAdmin || !slices.Equal(m.AdminDepartments, []string{tr.backend.ID, tr.sales.ID}) {
 		t.Fatalf("dept admin: %+v, %v", m, err)
 	}
-	if count() != 0 {
+	if count() != 1 {
 		t.Fatalf("count after demotion = %d", count())
 	}
 	m, err = e.d.SetRole(admin, "alice", RoleMember, []string{tr.backend.ID})
@@ -318,4 +326,45 @@ func TestListMembers(t *testing.T) {
 	wantErr(t, err, ErrNotFound)
 	_, _, err = e.d.ListMembers(MemberFilter{Status: "gone"})
 	wantErr(t, err, ErrInvalid)
+}
+
+// TestLastSuperAdminIsKept: neither a demotion nor a disable may leave the
+// company without an active super admin, even when two race.
+func TestLastSuperAdminIsKept(t *testing.T) {
+	e := newEnv(t)
+	tr := buildTree(e)
+	for _, id := range []string{"alice", "bob"} {
+		e.member(id, "", "", tr.rd.ID)
+		if _, err := e.d.SetRole(admin, id, RoleSuperAdmin, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make([]error, 2)
+	for i, id := range []string{"alice", "bob"} {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if i == 0 {
+				_, errs[i] = e.d.SetRole(admin, id, RoleMember, nil)
+			} else {
+				_, errs[i] = e.d.SetStatus(admin, id, StatusDisabled)
+			}
+		}()
+	}
+	wg.Wait()
+	refused := 0
+	for _, err := range errs {
+		if errors.Is(err, ErrConflict) {
+			refused++
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if refused != 1 {
+		t.Fatalf("%d of two racing demotions refused, want exactly 1: %v", refused, errs)
+	}
+	if n, _ := e.d.CountSuperAdmins(); n != 1 {
+		t.Fatalf("%d active super admins left, want 1", n)
+	}
 }

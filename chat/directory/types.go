@@ -129,6 +129,9 @@ type ImportReport struct {
 	// column, by member id, for the caller to hand to the auth service. It
 	// is never serialized.
 	Passwords map[string]string `json:"-"`
+	// Disabled lists the members the import disabled, so the caller can
+	// end their sessions. It is never serialized.
+	Disabled []string `json:"-"`
 }
 
 // RowError says why one CSV row was rejected. Line is the 1-based line in

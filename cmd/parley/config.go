@@ -34,6 +34,7 @@ func options(c *signaling.Config) []option {
 		{"media-port", "PARLEY_MEDIA_PORT", "media_port", "UDP port shared by all WebRTC peers", &c.MediaPort},
 		{"public-ip", "PARLEY_PUBLIC_IP", "public_ip", "public (NAT 1:1) IP announced in ICE candidates", &c.PublicIP},
 		{"company-name", "PARLEY_COMPANY_NAME", "company_name", "name of the root department, used on first start", &c.CompanyName},
+		{"allowed-origins", "PARLEY_ALLOWED_ORIGINS", "allowed_origins", "comma-separated origin host patterns allowed to open the WebSocket cross-origin", &c.AllowedOrigins},
 		{"tls-cert", "PARLEY_TLS_CERT", "tls.cert", "TLS certificate file (PEM)", &c.TLS.Cert},
 		{"tls-key", "PARLEY_TLS_KEY", "tls.key", "TLS private key file (PEM)", &c.TLS.Key},
 		{"log-level", "PARLEY_LOG_LEVEL", "log.level", "log level: debug, info, warn, error", &c.Log.Level},

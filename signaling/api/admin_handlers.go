@@ -83,9 +83,6 @@ func (a *API) createAPIKey(w http.ResponseWriter, r *http.Request, p *Principal,
 	if err := decodeJSON(r, body, &req); err != nil {
 		return err
 	}
-	if req.Name == "" || len(req.Name) > 64 {
-		return errorf(http.StatusBadRequest, CodeInvalidArgument, "name is required, at most 64 bytes")
-	}
 	key, secret, err := a.auth.CreateAPIKey(req.Name, p.Member.ID)
 	if err != nil {
 		return err

@@ -2,12 +2,14 @@ package api
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"time"
 
 	"parley/chat/bus"
 	"parley/chat/directory"
+	"parley/signaling/auth"
 )
 
 type loginRequest struct {
@@ -134,8 +136,13 @@ func (a *API) changeMyPassword(w http.ResponseWriter, r *http.Request, p *Princi
 	if err := decodeJSON(r, body, &req); err != nil {
 		return err
 	}
-	if err := a.auth.CheckPassword(p.Member.ID, req.OldPassword); err != nil {
-		return errorf(http.StatusForbidden, CodeInvalidCredential, "old_password is wrong")
+	// The same rate limits as sign-in, so a stolen access token cannot be
+	// used to guess the password.
+	if err := a.auth.CheckLogin(p.Member.ID, req.OldPassword, clientIP(r)); err != nil {
+		if errors.Is(err, auth.ErrInvalidCredentials) {
+			return errorf(http.StatusForbidden, CodeInvalidCredential, "old_password is wrong")
+		}
+		return err
 	}
 	if err := a.auth.SetPassword(p.Member.ID, req.NewPassword); err != nil {
 		return err
@@ -146,7 +153,7 @@ func (a *API) changeMyPassword(w http.ResponseWriter, r *http.Request, p *Princi
 	if _, err := a.audit.Record(auditEntry(p.Actor(), "member.password_change", "member", p.Member.ID)); err != nil {
 		return err
 	}
-	tokens, err := a.auth.Login(p.Member.ID, req.NewPassword, clientIP(r))
+	tokens, err := a.auth.StartSession(p.Member.ID)
 	if err != nil {
 		return err
 	}

@@ -42,10 +42,20 @@ func (a Access) String() string {
 	return [...]string{"public", "signed", "admin", "super_admin"}[a]
 }
 
-// ScopeFunc names the departments a request touches, so a department admin
-// can be checked against them. It may read path values and the already
-// read body.
-type ScopeFunc func(r *http.Request, body []byte) ([]string, error)
+// Target is what an Admin request acts on, as authorization sees it.
+type Target struct {
+	// Departments the request touches: where the target is, and where it
+	// would go.
+	Departments []string
+	// Administrator is set when the target member is an administrator.
+	// Department admins manage ordinary members only; otherwise one could
+	// reset a super admin's password and sign in as them.
+	Administrator bool
+}
+
+// ScopeFunc names the target of a request, so a department admin can be
+// checked against it. It may read path values and the already read body.
+type ScopeFunc func(r *http.Request, body []byte) (Target, error)
 
 // Policy is a route's authorization rule.
 type Policy struct {
@@ -98,32 +108,35 @@ func (a *API) authorize(p *Principal, pol Policy, r *http.Request, body []byte) 
 		}
 		return errorf(http.StatusForbidden, CodeForbidden, "only a super admin may do this")
 	case Admin:
-		switch p.Member.Role {
-		case directory.RoleSuperAdmin:
-			return nil
-		case directory.RoleDeptAdmin:
-		default:
+		if p.Member.Role != directory.RoleSuperAdmin && p.Member.Role != directory.RoleDeptAdmin {
 			return errorf(http.StatusForbidden, CodeForbidden, "only an administrator may do this")
 		}
 		if pol.Scope == nil {
-			return nil // the handler checks each item with authorizeDepartments
+			return nil // the handler checks each item with authorizeTarget
 		}
-		depts, err := pol.Scope(r, body)
+		// Resolved for super admins too, so an unknown target is a 404 for
+		// everyone rather than a write about nothing.
+		target, err := pol.Scope(r, body)
 		if err != nil {
 			return err
 		}
-		return a.authorizeDepartments(p, depts)
+		return a.authorizeTarget(p, target)
 	}
 	return errorf(http.StatusForbidden, CodeForbidden, "access denied")
 }
 
-// authorizeDepartments allows super admins everything and department admins
-// only departments inside one of their subtrees. An empty list is refused
-// for department admins: there is nothing to prove they may touch.
-func (a *API) authorizeDepartments(p *Principal, depts []string) error {
+// authorizeTarget allows super admins everything. Department admins may act
+// only on ordinary members and only inside one of their subtrees. An empty
+// department list is refused for department admins: there is nothing to
+// prove they may touch.
+func (a *API) authorizeTarget(p *Principal, t Target) error {
 	if p.Member.Role == directory.RoleSuperAdmin {
 		return nil
 	}
+	if t.Administrator {
+		return errorf(http.StatusForbidden, CodeForbidden, "only a super admin may manage an administrator")
+	}
+	depts := t.Departments
 	if p.Member.Role != directory.RoleDeptAdmin || len(depts) == 0 {
 		return errorf(http.StatusForbidden, CodeForbidden, "only an administrator of these departments may do this")
 	}

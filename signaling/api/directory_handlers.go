@@ -191,9 +191,6 @@ func (a *API) disableMember(w http.ResponseWriter, r *http.Request, p *Principal
 	if id == p.Member.ID {
 		return errorf(http.StatusBadRequest, CodeInvalidArgument, "you cannot disable your own account")
 	}
-	if err := a.refuseLastSuperAdmin(id); err != nil {
-		return err
-	}
 	m, err := a.dir.SetStatus(p.Actor(), id, directory.StatusDisabled)
 	if err != nil {
 		return err
@@ -251,11 +248,6 @@ func (a *API) setRole(w http.ResponseWriter, r *http.Request, p *Principal, body
 	default:
 		return errorf(http.StatusBadRequest, CodeInvalidArgument, "role must be super_admin, dept_admin or member")
 	}
-	if req.Role != directory.RoleSuperAdmin {
-		if err := a.refuseLastSuperAdmin(id); err != nil {
-			return err
-		}
-	}
 	m, err := a.dir.SetRole(p.Actor(), id, req.Role, req.AdminDepartments)
 	if err != nil {
 		return err
@@ -263,36 +255,31 @@ func (a *API) setRole(w http.ResponseWriter, r *http.Request, p *Principal, body
 	return a.writeMember(w, http.StatusOK, m)
 }
 
-// refuseLastSuperAdmin keeps the company from locking itself out: the last
-// active super admin can be neither demoted nor disabled.
-func (a *API) refuseLastSuperAdmin(id string) error {
-	m, err := a.dir.GetMember(id)
-	if err != nil {
-		return err
-	}
-	if m.Role != directory.RoleSuperAdmin || m.Status != directory.StatusActive {
-		return nil
-	}
-	n, err := a.dir.CountSuperAdmins()
-	if err != nil {
-		return err
-	}
-	if n <= 1 {
-		return errorf(http.StatusConflict, CodeConflict, "this is the last active super admin; appoint another first")
-	}
-	return nil
-}
-
 func (a *API) importMembers(w http.ResponseWriter, r *http.Request, p *Principal, body []byte) error {
-	report, err := a.dir.ImportCSV(p.Actor(), bytes.NewReader(body), func(depts []string) error {
-		return a.authorizeDepartments(p, depts)
+	report, err := a.dir.ImportCSV(p.Actor(), bytes.NewReader(body), func(existing *directory.Member, depts []string) error {
+		t := Target{Departments: depts}
+		if existing != nil {
+			t.Administrator = memberTarget(*existing).Administrator
+		}
+		return a.authorizeTarget(p, t)
 	})
 	if err != nil {
 		return err
 	}
+	// A password set or an account disabled by the import ends the
+	// member's sessions, as the single-member routes do.
 	for id, pw := range report.Passwords {
 		if err := a.auth.SetPassword(id, pw); err != nil {
 			report.Errors = append(report.Errors, directory.RowError{Reason: fmt.Sprintf("member %s imported, but password not set: %v", id, err)})
+			continue
+		}
+		if err := a.revokeSessions(id, bus.MemberRevoked); err != nil {
+			return err
+		}
+	}
+	for _, id := range report.Disabled {
+		if err := a.revokeSessions(id, bus.MemberDisabled); err != nil {
+			return err
 		}
 	}
 	if report.Errors == nil {

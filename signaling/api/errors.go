@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"time"
 
+	"parley/chat/audit"
 	"parley/chat/directory"
 	"parley/signaling/auth"
 )
@@ -37,6 +38,7 @@ const (
 	CodeConflict          = "conflict"
 	CodeNotEmpty          = "department_not_empty"
 	CodeCycle             = "cycle"
+	CodeLimitReached      = "limit_reached"
 	CodeTooLarge          = "body_too_large"
 	CodeUnsupportedMedia  = "unsupported_media_type"
 	CodeRateLimited       = "rate_limited"
@@ -79,6 +81,10 @@ func toAPIError(err error) *Error {
 		return errorf(http.StatusUnauthorized, CodeTokenExpired, "token expired")
 	case errors.Is(err, auth.ErrTokenInvalid):
 		return errorf(http.StatusUnauthorized, CodeUnauthenticated, "invalid or revoked token")
+	case errors.Is(err, auth.ErrInvalid), errors.Is(err, audit.ErrInvalidCursor):
+		return errorf(http.StatusBadRequest, CodeInvalidArgument, err.Error())
+	case errors.Is(err, auth.ErrLimit):
+		return errorf(http.StatusConflict, CodeLimitReached, err.Error())
 	case errors.Is(err, auth.ErrWeakPassword):
 		return errorf(http.StatusBadRequest, CodeWeakPassword, err.Error())
 	}
@@ -116,5 +122,7 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false) // JSON for programs, not for inlining into HTML
+	_ = enc.Encode(v)
 }

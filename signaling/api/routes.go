@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+
+	"parley/chat/directory"
 )
 
 // routeTable is every /api/v1 route. Adding a route here is the only way to
@@ -57,80 +59,95 @@ func (a *API) routeTable() []Route {
 	}
 }
 
-// Scope functions: which departments a request touches.
+// Scope functions: what an Admin request acts on.
 
-func scopePathDepartment(r *http.Request, _ []byte) ([]string, error) {
-	return []string{r.PathValue("id")}, nil
+func scopePathDepartment(r *http.Request, _ []byte) (Target, error) {
+	return Target{Departments: []string{r.PathValue("id")}}, nil
 }
 
-func (a *API) scopeBodyParent(r *http.Request, body []byte) ([]string, error) {
+func (a *API) scopeBodyParent(r *http.Request, body []byte) (Target, error) {
 	var b struct {
 		ParentID string `json:"parent_id"`
 	}
 	if err := peekJSON(body, &b); err != nil {
-		return nil, err
+		return Target{}, err
 	}
-	return []string{b.ParentID}, nil
+	return Target{Departments: []string{b.ParentID}}, nil
 }
 
-func (a *API) scopeDepartmentUpdate(r *http.Request, body []byte) ([]string, error) {
+func (a *API) scopeDepartmentUpdate(r *http.Request, body []byte) (Target, error) {
 	var b struct {
 		ParentID *string `json:"parent_id"`
 	}
 	if err := peekJSON(body, &b); err != nil {
-		return nil, err
+		return Target{}, err
 	}
-	depts := []string{r.PathValue("id")}
+	t := Target{Departments: []string{r.PathValue("id")}}
 	if b.ParentID != nil {
-		depts = append(depts, *b.ParentID)
+		t.Departments = append(t.Departments, *b.ParentID)
 	}
-	return depts, nil
+	return t, nil
 }
 
-func (a *API) scopeBodyDepartments(r *http.Request, body []byte) ([]string, error) {
+func bodyDepartments(body []byte) ([]string, error) {
 	var b struct {
 		Departments []string `json:"departments"`
 	}
-	if err := peekJSON(body, &b); err != nil {
-		return nil, err
-	}
-	return b.Departments, nil
+	err := peekJSON(body, &b)
+	return b.Departments, err
 }
 
-func (a *API) scopePathMember(r *http.Request, _ []byte) ([]string, error) {
+func (a *API) scopeBodyDepartments(r *http.Request, body []byte) (Target, error) {
+	depts, err := bodyDepartments(body)
+	return Target{Departments: depts}, err
+}
+
+// memberTarget is a member as authorization sees it.
+func memberTarget(m directory.Member) Target {
+	return Target{Departments: m.Departments, Administrator: m.Role != directory.RoleMember}
+}
+
+func (a *API) scopePathMember(r *http.Request, _ []byte) (Target, error) {
 	m, err := a.dir.GetMember(r.PathValue("id"))
 	if err != nil {
-		return nil, err
+		return Target{}, err
 	}
-	return m.Departments, nil
+	return memberTarget(m), nil
 }
 
-func (a *API) scopeMemberUpdate(r *http.Request, body []byte) ([]string, error) {
-	depts, err := a.scopePathMember(r, body)
+func (a *API) scopeMemberUpdate(r *http.Request, body []byte) (Target, error) {
+	t, err := a.scopePathMember(r, body)
 	if err != nil {
-		return nil, err
+		return Target{}, err
 	}
-	newDepts, err := a.scopeBodyDepartments(r, body)
+	newDepts, err := bodyDepartments(body)
 	if err != nil {
-		return nil, err
+		return Target{}, err
 	}
-	return append(depts, newDepts...), nil
+	t.Departments = append(t.Departments, newDepts...)
+	return t, nil
 }
 
-func (a *API) scopeTagMembers(r *http.Request, body []byte) ([]string, error) {
+func (a *API) scopeTagMembers(r *http.Request, body []byte) (Target, error) {
 	var b tagMembersRequest
 	if err := peekJSON(body, &b); err != nil {
-		return nil, err
+		return Target{}, err
 	}
-	var depts []string
-	for _, id := range append(append([]string(nil), b.Add...), b.Remove...) {
+	ids := append(append([]string(nil), b.Add...), b.Remove...)
+	if len(ids) == 0 {
+		return Target{}, errorf(http.StatusBadRequest, CodeInvalidArgument, "add or remove at least one member")
+	}
+	var t Target
+	for _, id := range ids {
 		m, err := a.dir.GetMember(id)
 		if err != nil {
-			return nil, fmt.Errorf("member %s: %w", id, err)
+			return Target{}, fmt.Errorf("member %s: %w", id, err)
 		}
-		depts = append(depts, m.Departments...)
+		mt := memberTarget(m)
+		t.Departments = append(t.Departments, mt.Departments...)
+		t.Administrator = t.Administrator || mt.Administrator
 	}
-	return depts, nil
+	return t, nil
 }
 
 // peekJSON reads fields a scope needs, leniently: the handler decodes the

@@ -82,9 +82,6 @@ func (a *API) updateTagMembers(w http.ResponseWriter, r *http.Request, p *Princi
 	if err := decodeJSON(r, body, &req); err != nil {
 		return err
 	}
-	if len(req.Add)+len(req.Remove) == 0 {
-		return errorf(http.StatusBadRequest, CodeInvalidArgument, "add or remove at least one member")
-	}
 	id := r.PathValue("id")
 	if err := a.dir.UpdateTagMembers(p.Actor(), id, req.Add, req.Remove); err != nil {
 		return err

@@ -76,46 +76,62 @@ type refreshRecord struct {
 // ErrInvalidCredentials; the right password of a disabled member gives
 // ErrMemberDisabled.
 func (s *Service) Login(username, password, ip string) (Tokens, error) {
+	if err := s.CheckLogin(username, password, ip); err != nil {
+		return Tokens{}, err
+	}
+	return s.StartSession(username)
+}
+
+// CheckLogin is Login without the tokens: the same rate limits, the same
+// hashing and the same errors. Callers use it to confirm a password the
+// way sign-in does, such as before a password change.
+func (s *Service) CheckLogin(username, password, ip string) error {
 	now := s.now()
 	if err := s.perIP.take(ip, now); err != nil {
-		return Tokens{}, err
+		return err
 	}
 	// A malformed username matches no member: it counts against the IP but
 	// gets no account bucket, and goes straight to the (dummy) hash.
 	active := false
 	if checkID("member id", username) == nil {
 		if err := s.perAccount.take(username, now); err != nil {
-			return Tokens{}, err
+			return err
 		}
 		var err error
 		active, err = s.members.MemberActive(username)
 		if err != nil {
-			return Tokens{}, fmt.Errorf("login %s: check member: %w", username, err)
+			return fmt.Errorf("login %s: check member: %w", username, err)
 		}
 	}
 	if err := s.CheckPassword(username, password); err != nil {
-		return Tokens{}, err
+		return err
 	}
 	if !active {
-		return Tokens{}, ErrMemberDisabled
+		return ErrMemberDisabled
 	}
+	return nil
+}
 
+// StartSession issues an access and refresh token pair for a member whose
+// identity the caller has already established. It applies no rate limit
+// and checks no password.
+func (s *Service) StartSession(memberID string) (Tokens, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	now = s.now()
+	now := s.now()
 	var refresh string
 	err := s.db.Update(func(b *storage.Batch) error {
-		if err := s.pruneSessions(b, username, now); err != nil {
+		if err := s.pruneSessions(b, memberID, now); err != nil {
 			return err
 		}
 		var err error
-		refresh, err = s.addRefresh(b, username, now)
+		refresh, err = s.addRefresh(b, memberID, now)
 		return err
 	})
 	if err != nil {
-		return Tokens{}, fmt.Errorf("login %s: store refresh token: %w", username, err)
+		return Tokens{}, fmt.Errorf("start session for %s: store refresh token: %w", memberID, err)
 	}
-	return s.tokens(username, now, s.accessTTL, refresh)
+	return s.tokens(memberID, now, s.accessTTL, refresh)
 }
 
 // Refresh exchanges a refresh token for a new access and refresh token pair.

@@ -15,8 +15,10 @@ type Message struct {
 	Data json.RawMessage `json:"data,omitempty"`
 }
 
-// Close codes the server uses, beyond RFC 6455's. They are documented in
-// signaling/PROTOCOL.md; clients decide from them whether to reconnect.
+// Close codes the server uses. They are documented in signaling/PROTOCOL.md;
+// clients decide from them whether to reconnect. Besides these, the
+// WebSocket library closes with 1008 when a ping goes unanswered and 1009
+// when a client's message is over the read limit.
 const (
 	// CloseGoingAway (1001): the server is shutting down; reconnect with
 	// backoff.
