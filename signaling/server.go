@@ -31,7 +31,7 @@ const SchemaVersion = 1
 // BootstrapAdminID is the username of the super admin created on first start.
 const BootstrapAdminID = "admin"
 
-// shutdownTimeout bounds each shutdown step.
+// shutdownTimeout bounds the HTTP and WebSocket shutdown, together.
 const shutdownTimeout = 10 * time.Second
 
 // Server is one running Parley node.
@@ -95,8 +95,8 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 
 	s.metrics = newMetrics(s)
 	s.hub = ws.NewHub(ws.Config{
-		ReadLimit:    cfg.Limits.WSReadLimit,
-		SendQueue:    cfg.Limits.WSSendQueue,
+		ReadLimit:      cfg.Limits.WSReadLimit,
+		SendQueue:      cfg.Limits.WSSendQueue,
 		PingInterval:   cfg.Limits.WSPingInterval,
 		OriginPatterns: cfg.AllowedOrigins,
 	}, s.auth, members, logger)

@@ -255,3 +255,37 @@ func TestLoginRateLimit(t *testing.T) {
 		t.Fatalf("9th attempt from this IP: %d %s", status, code)
 	}
 }
+
+// TestWebSocketPingClosesDeadClients: a client that stops answering pings
+// (here: one that never reads, so its library never sends a pong) is
+// closed with 1008, while one that reads stays connected.
+func TestWebSocketPingClosesDeadClients(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Limits.WSPingInterval = time.Second
+	srv := startServer(t, cfg)
+	tok := login(t, srv.URL, "admin", testAdminPassword).AccessToken
+	dead := dialWS(t, srv.URL, tok)
+	alive := dialWS(t, srv.URL, tok)
+	aliveErr := make(chan error, 1)
+	go func() {
+		_, _, err := alive.Read(context.Background()) // answers pings while it waits
+		aliveErr <- err
+	}()
+	time.Sleep(3500 * time.Millisecond)
+	if code := wsCloseStatus(t, dead, 2*time.Second); code != websocket.StatusPolicyViolation {
+		t.Fatalf("silent client closed with %d, want 1008", code)
+	}
+	select {
+	case err := <-aliveErr:
+		t.Fatalf("responsive client was closed: %v", err)
+	default:
+	}
+	// The server finishes its side of the close handshake just after.
+	deadline := time.Now().Add(2 * time.Second)
+	for srv.Hub().Count() != 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("hub has %d sessions, want 1", srv.Hub().Count())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -32,6 +32,13 @@ import "encoding/binary"
 // | auth/jwt-secret        | (none)                           | raw HMAC secret bytes         |
 // | auth/not-before/       | member id                        | unix millis, 8-byte BE        |
 // | audit/                 | unix nanos BE8, sequence BE8     | audit.Entry                   |
+// | chat/msg/              | conv id / seq BE8                | msglog.Entry                  |
+// | chat/dedup/            | conv id / sender id / client id  | seq, 8-byte BE                |
+// | chat/conv/             | conv id                          | conversation.Conversation     |
+// | chat/conv-member/      | conv id / member id              | conversation.Membership       |
+// | chat/member-conv/      | member id / conv id              | empty (reverse index)         |
+// | chat/cursor/           | conv id / member id              | 3 uvarints: read, delivered,  |
+// |                        |                                  | joined seq (not JSON)         |
 
 // KeySchemaVersion holds the on-disk schema version.
 var KeySchemaVersion = []byte("meta/schema")
@@ -68,6 +75,25 @@ const PrefixNotBefore = "auth/not-before/"
 
 // PrefixAudit is the audit log, in time order.
 const PrefixAudit = "audit/"
+
+// Message log prefixes (chat/msglog): every conversation's entries in seq
+// order, and the (sender, client message id) index that makes resends
+// idempotent, scoped to the conversation.
+const (
+	PrefixChatMessage = "chat/msg/"
+	PrefixChatDedup   = "chat/dedup/"
+)
+
+// Conversation prefixes (chat/conversation): each conversation, its
+// members, the reverse index from a member to their conversations, and
+// each member's compact read/delivery cursors, one small key per member
+// so that read receipts are one prefix scan.
+const (
+	PrefixChatConversation = "chat/conv/"
+	PrefixChatConvMember   = "chat/conv-member/"
+	PrefixChatMemberConv   = "chat/member-conv/"
+	PrefixChatCursor       = "chat/cursor/"
+)
 
 // Key joins a prefix and string components with '/' between components.
 // Key(PrefixDeptChild, "1", "7") is "dir/dept-child/1/7".

@@ -55,3 +55,25 @@ func MemberIDFromSubject(subject string) (string, error) {
 	}
 	return string(id), nil
 }
+
+// conversationPrefix starts every conversation subject.
+const conversationPrefix = "parley.conv."
+
+// ConversationSubject is "parley.conv.<encoded id>". Everything that every
+// online member of a conversation must see (messages, typing, membership
+// changes) is published here once; each node with members of the
+// conversation online subscribes, and hands the frame to its local
+// sessions.
+func ConversationSubject(convID string) string {
+	return conversationPrefix + subjectToken.EncodeToString([]byte(convID))
+}
+
+// inboxPrefix starts every member inbox subject.
+const inboxPrefix = "parley.inbox."
+
+// InboxSubject is "parley.inbox.<encoded id>": frames for every device of
+// one member and no one else, such as read-receipt updates for a sender.
+// Nodes subscribe while the member has a session there.
+func InboxSubject(memberID string) string {
+	return inboxPrefix + subjectToken.EncodeToString([]byte(memberID))
+}

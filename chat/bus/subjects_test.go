@@ -86,3 +86,16 @@ func TestMemberEventsWildcardDelivers(t *testing.T) {
 		}
 	}
 }
+
+func TestConversationAndInboxSubjects(t *testing.T) {
+	for _, id := range []string{"g_abc", "d_x.y", "a b*>"} {
+		for _, subj := range []string{bus.ConversationSubject(id), bus.InboxSubject(id)} {
+			if strings.Count(subj, ".") != 2 || strings.ContainsAny(subj, " *>") {
+				t.Errorf("subject %q for id %q is not three literal tokens", subj, id)
+			}
+		}
+	}
+	if bus.ConversationSubject("x") == bus.InboxSubject("x") {
+		t.Fatal("conversation and inbox subjects collide")
+	}
+}

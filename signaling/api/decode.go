@@ -31,6 +31,13 @@ func readBody(r *http.Request, limit int64) ([]byte, error) {
 // unknown fields and trailing data are errors, so a client's typo never
 // silently does nothing.
 func decodeJSON(r *http.Request, body []byte, v any) error {
+	return decode(r, body, v, true)
+}
+
+// decode is decodeJSON with unknown fields allowed when strict is false,
+// for authorization scopes that read a few fields of a body the handler
+// decodes strictly afterwards. Both report malformed bodies the same way.
+func decode(r *http.Request, body []byte, v any, strict bool) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		if err != nil || mt != "application/json" {
@@ -41,7 +48,9 @@ func decodeJSON(r *http.Request, body []byte, v any) error {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "request body is empty; a JSON object is required")
 	}
 	dec := json.NewDecoder(bytes.NewReader(body))
-	dec.DisallowUnknownFields()
+	if strict {
+		dec.DisallowUnknownFields()
+	}
 	if err := dec.Decode(v); err != nil {
 		var syn *json.SyntaxError
 		var typ *json.UnmarshalTypeError
@@ -54,7 +63,9 @@ func decodeJSON(r *http.Request, body []byte, v any) error {
 			return errorf(http.StatusBadRequest, CodeBadRequest, "invalid JSON body: "+err.Error())
 		}
 	}
-	if dec.More() {
+	// Anything after the object, even a stray '}' (which dec.More does not
+	// report), is an error.
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
 		return errorf(http.StatusBadRequest, CodeBadRequest, "unexpected data after the JSON object")
 	}
 	return nil

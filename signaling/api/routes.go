@@ -1,7 +1,7 @@
 package api
 
 import (
-	"encoding/json"
+	"bytes"
 	"fmt"
 	"net/http"
 
@@ -69,7 +69,7 @@ func (a *API) scopeBodyParent(r *http.Request, body []byte) (Target, error) {
 	var b struct {
 		ParentID string `json:"parent_id"`
 	}
-	if err := peekJSON(body, &b); err != nil {
+	if err := peekJSON(r, body, &b); err != nil {
 		return Target{}, err
 	}
 	return Target{Departments: []string{b.ParentID}}, nil
@@ -79,7 +79,7 @@ func (a *API) scopeDepartmentUpdate(r *http.Request, body []byte) (Target, error
 	var b struct {
 		ParentID *string `json:"parent_id"`
 	}
-	if err := peekJSON(body, &b); err != nil {
+	if err := peekJSON(r, body, &b); err != nil {
 		return Target{}, err
 	}
 	t := Target{Departments: []string{r.PathValue("id")}}
@@ -89,16 +89,16 @@ func (a *API) scopeDepartmentUpdate(r *http.Request, body []byte) (Target, error
 	return t, nil
 }
 
-func bodyDepartments(body []byte) ([]string, error) {
+func bodyDepartments(r *http.Request, body []byte) ([]string, error) {
 	var b struct {
 		Departments []string `json:"departments"`
 	}
-	err := peekJSON(body, &b)
+	err := peekJSON(r, body, &b)
 	return b.Departments, err
 }
 
 func (a *API) scopeBodyDepartments(r *http.Request, body []byte) (Target, error) {
-	depts, err := bodyDepartments(body)
+	depts, err := bodyDepartments(r, body)
 	return Target{Departments: depts}, err
 }
 
@@ -120,7 +120,7 @@ func (a *API) scopeMemberUpdate(r *http.Request, body []byte) (Target, error) {
 	if err != nil {
 		return Target{}, err
 	}
-	newDepts, err := bodyDepartments(body)
+	newDepts, err := bodyDepartments(r, body)
 	if err != nil {
 		return Target{}, err
 	}
@@ -130,12 +130,15 @@ func (a *API) scopeMemberUpdate(r *http.Request, body []byte) (Target, error) {
 
 func (a *API) scopeTagMembers(r *http.Request, body []byte) (Target, error) {
 	var b tagMembersRequest
-	if err := peekJSON(body, &b); err != nil {
+	if err := peekJSON(r, body, &b); err != nil {
 		return Target{}, err
 	}
 	ids := append(append([]string(nil), b.Add...), b.Remove...)
-	if len(ids) == 0 {
+	switch {
+	case len(ids) == 0:
 		return Target{}, errorf(http.StatusBadRequest, CodeInvalidArgument, "add or remove at least one member")
+	case len(ids) > directory.MaxTagMembersChange:
+		return Target{}, errorf(http.StatusBadRequest, CodeInvalidArgument, fmt.Sprintf("at most %d members per request", directory.MaxTagMembersChange))
 	}
 	var t Target
 	for _, id := range ids {
@@ -150,14 +153,12 @@ func (a *API) scopeTagMembers(r *http.Request, body []byte) (Target, error) {
 	return t, nil
 }
 
-// peekJSON reads fields a scope needs, leniently: the handler decodes the
-// body strictly afterwards and reports its errors in detail.
-func peekJSON(body []byte, v any) error {
-	if len(body) == 0 {
+// peekJSON reads the fields a scope needs. Unknown fields are left for the
+// handler's strict decode; malformed bodies fail here exactly as there.
+// An absent body decodes to nothing, for routes whose body is optional.
+func peekJSON(r *http.Request, body []byte, v any) error {
+	if len(bytes.TrimSpace(body)) == 0 {
 		return nil
 	}
-	if err := json.Unmarshal(body, v); err != nil {
-		return errorf(http.StatusBadRequest, CodeBadRequest, "invalid JSON body: "+err.Error())
-	}
-	return nil
+	return decode(r, body, v, false)
 }

@@ -56,12 +56,14 @@ type Hub struct {
 
 	handlers map[string]Handler
 
-	mu       sync.Mutex
+	mu       sync.RWMutex
 	sessions map[string]map[*Session]struct{} // by member id
 	closed   bool
 	wg       sync.WaitGroup
 
-	onCount func(n int) // metrics hook; may be nil
+	onCount  func(n int)            // metrics hook; may be nil
+	onOpen   func(s *Session) error // see OnSession
+	onClosed func(s *Session)
 }
 
 // NewHub creates a hub. Register handlers with Handle before serving.
@@ -90,6 +92,26 @@ func (h *Hub) Handle(typ string, fn Handler) {
 // OnCount sets a function called with the session count after each change,
 // for a metrics gauge.
 func (h *Hub) OnCount(fn func(n int)) { h.onCount = fn }
+
+// OnSession sets functions called when a session opens, before it reads
+// its first message, and when it closes. If open fails, the session is
+// closed at once with 1011; closed is called either way.
+func (h *Hub) OnSession(open func(s *Session) error, closed func(s *Session)) {
+	h.onOpen, h.onClosed = open, closed
+}
+
+// DeliverToMember queues an encoded frame on every session of a member on
+// this node. It never blocks: a session whose queue is full is closed as
+// too slow.
+func (h *Hub) DeliverToMember(memberID string, frame []byte) {
+	// Send never blocks, so delivering under the read lock is safe and
+	// spares this per-message path an allocation.
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	for s := range h.sessions[memberID] {
+		s.Send(frame)
+	}
+}
 
 // ServeHTTP authenticates and upgrades a request to a WebSocket session.
 // The token comes from "Authorization: Bearer" or, for browsers, which
@@ -135,6 +157,17 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer h.remove(s)
+	if h.onOpen != nil {
+		err := h.onOpen(s)
+		if h.onClosed != nil {
+			defer h.onClosed(s)
+		}
+		if err != nil {
+			h.log.Error("ws: open session", "member", s.memberID, "err", err)
+			conn.Close(websocket.StatusInternalError, "session setup failed")
+			return
+		}
+	}
 	s.run()
 }
 
@@ -187,15 +220,15 @@ func (h *Hub) countLocked() int {
 
 // Count is the number of open sessions on this node.
 func (h *Hub) Count() int {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	return h.countLocked()
 }
 
 // MemberSessions returns the member's open sessions on this node.
 func (h *Hub) MemberSessions(memberID string) []*Session {
-	h.mu.Lock()
-	defer h.mu.Unlock()
+	h.mu.RLock()
+	defer h.mu.RUnlock()
 	out := make([]*Session, 0, len(h.sessions[memberID]))
 	for s := range h.sessions[memberID] {
 		out = append(out, s)

@@ -16,9 +16,9 @@ type Message struct {
 }
 
 // Close codes the server uses. They are documented in signaling/PROTOCOL.md;
-// clients decide from them whether to reconnect. Besides these, the
-// WebSocket library closes with 1008 when a ping goes unanswered and 1009
-// when a client's message is over the read limit.
+// clients decide from them whether to reconnect. Besides these, a session
+// closes with 1008 when its ping goes unanswered, and the WebSocket library
+// closes with 1009 when a client's message is over the read limit.
 const (
 	// CloseGoingAway (1001): the server is shutting down; reconnect with
 	// backoff.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -24,6 +25,7 @@ type Session struct {
 	mu        sync.Mutex
 	expiry    *time.Timer
 	closeOnce sync.Once
+	pinging   atomic.Bool
 }
 
 func newSession(h *Hub, conn *websocket.Conn, claims auth.Claims) *Session {
@@ -102,15 +104,23 @@ func (s *Session) writeLoop() {
 				return
 			}
 		case <-ping.C:
-			ctx, cancel := context.WithTimeout(s.ctx, s.hub.cfg.PingInterval)
-			err := s.conn.Ping(ctx)
-			cancel()
-			if err != nil {
-				s.hub.log.Debug("ws: ping failed", "member", s.memberID, "err", err)
-				s.Close(websocket.StatusPolicyViolation, "no pong")
-				return
+			// Ping waits for the pong; waiting here would stop the queue
+			// from draining on a slow link, so it runs beside the writer,
+			// one at a time.
+			if s.pinging.CompareAndSwap(false, true) {
+				go s.ping()
 			}
 		}
+	}
+}
+
+func (s *Session) ping() {
+	defer s.pinging.Store(false)
+	ctx, cancel := context.WithTimeout(s.ctx, s.hub.cfg.PingInterval)
+	defer cancel()
+	if err := s.conn.Ping(ctx); err != nil && s.ctx.Err() == nil {
+		s.hub.log.Debug("ws: ping failed", "member", s.memberID, "err", err)
+		s.Close(websocket.StatusPolicyViolation, "no pong")
 	}
 }
 

@@ -1,0 +1,233 @@
+package fanout
+
+import (
+	"fmt"
+	"log/slog"
+	"sync"
+
+	"github.com/nats-io/nats.go"
+
+	"parley/chat/bus"
+)
+
+// Deliverer hands one encoded frame to every local session of a member.
+// It must not block: the WebSocket hub queues the frame per session and
+// drops a session that cannot keep up.
+type Deliverer interface {
+	DeliverToMember(memberID string, frame []byte)
+}
+
+// Memberships lists the conversations a member belongs to, so a node can
+// take interest in them when the member comes online.
+type Memberships interface {
+	ListForMember(memberID string) ([]string, error)
+}
+
+// Fanout is one node's side of chat delivery.
+type Fanout struct {
+	nc      *nats.Conn
+	deliver Deliverer
+	members Memberships
+	log     *slog.Logger
+
+	mu     sync.Mutex
+	online map[string]*localMember       // member id → its local state
+	convs  map[string]*localConversation // conversation id → local members
+}
+
+type localMember struct {
+	sessions int
+	inbox    *nats.Subscription
+	convs    map[string]struct{}
+}
+
+type localConversation struct {
+	sub     *nats.Subscription
+	members map[string]struct{}
+}
+
+// New creates a node's fanout over the bus connection nc.
+func New(nc *nats.Conn, d Deliverer, m Memberships, logger *slog.Logger) *Fanout {
+	return &Fanout{
+		nc:      nc,
+		deliver: d,
+		members: m,
+		log:     logger,
+		online:  map[string]*localMember{},
+		convs:   map[string]*localConversation{},
+	}
+}
+
+// SessionOpened records a new local session of memberID; pair every call,
+// successful or not, with one SessionClosed. The first one
+// subscribes the node to the member's inbox and conversations. It returns
+// once the subscriptions are live at the server, so a client that syncs
+// from the log after connecting misses nothing published afterwards.
+func (f *Fanout) SessionOpened(memberID string) error {
+	f.mu.Lock()
+	if lm := f.online[memberID]; lm != nil {
+		lm.sessions++
+		f.mu.Unlock()
+		return f.flush()
+	}
+	// Register the member before reading its conversations, so a Joined
+	// that lands meanwhile is applied rather than lost.
+	lm := &localMember{sessions: 1, convs: map[string]struct{}{}}
+	inbox, err := f.nc.Subscribe(bus.InboxSubject(memberID), func(msg *nats.Msg) {
+		f.deliver.DeliverToMember(memberID, msg.Data)
+	})
+	if err != nil {
+		f.mu.Unlock()
+		return fmt.Errorf("subscribe to inbox of %s: %w", memberID, err)
+	}
+	lm.inbox = inbox
+	f.online[memberID] = lm
+	f.mu.Unlock()
+
+	convs, err := f.members.ListForMember(memberID)
+	if err != nil {
+		return fmt.Errorf("list conversations of %s: %w", memberID, err)
+	}
+	f.mu.Lock()
+	if f.online[memberID] == lm { // not closed meanwhile
+		for _, c := range convs {
+			if err := f.addLocked(memberID, lm, c); err != nil {
+				f.mu.Unlock()
+				return err
+			}
+		}
+	}
+	f.mu.Unlock()
+	return f.flush()
+}
+
+// flush waits until the server has processed this connection's
+// subscriptions.
+func (f *Fanout) flush() error {
+	if err := f.nc.Flush(); err != nil {
+		return fmt.Errorf("flush subscriptions: %w", err)
+	}
+	return nil
+}
+
+// SessionClosed records the end of a local session. The last one drops the
+// member's interest; conversations with no local member left are
+// unsubscribed.
+func (f *Fanout) SessionClosed(memberID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lm := f.online[memberID]
+	if lm == nil {
+		return
+	}
+	if lm.sessions--; lm.sessions > 0 {
+		return
+	}
+	for c := range lm.convs {
+		f.removeLocked(memberID, lm, c)
+	}
+	_ = lm.inbox.Unsubscribe()
+	delete(f.online, memberID)
+}
+
+// Joined tells this node that memberID joined convID. It matters only if
+// the member is online here; the chat service publishes membership changes
+// so every node hears them.
+func (f *Fanout) Joined(memberID, convID string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	lm := f.online[memberID]
+	if lm == nil {
+		return nil
+	}
+	return f.addLocked(memberID, lm, convID)
+}
+
+// Left tells this node that memberID left convID.
+func (f *Fanout) Left(memberID, convID string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if lm := f.online[memberID]; lm != nil {
+		f.removeLocked(memberID, lm, convID)
+	}
+}
+
+func (f *Fanout) addLocked(memberID string, lm *localMember, convID string) error {
+	if _, ok := lm.convs[convID]; ok {
+		return nil
+	}
+	lc := f.convs[convID]
+	if lc == nil {
+		lc = &localConversation{members: map[string]struct{}{}}
+		sub, err := f.nc.Subscribe(bus.ConversationSubject(convID), func(msg *nats.Msg) {
+			f.dispatch(convID, msg.Data)
+		})
+		if err != nil {
+			return fmt.Errorf("subscribe to conversation %s: %w", convID, err)
+		}
+		lc.sub = sub
+		f.convs[convID] = lc
+	}
+	lc.members[memberID] = struct{}{}
+	lm.convs[convID] = struct{}{}
+	return nil
+}
+
+func (f *Fanout) removeLocked(memberID string, lm *localMember, convID string) {
+	delete(lm.convs, convID)
+	lc := f.convs[convID]
+	if lc == nil {
+		return
+	}
+	delete(lc.members, memberID)
+	if len(lc.members) == 0 {
+		_ = lc.sub.Unsubscribe()
+		delete(f.convs, convID)
+	}
+}
+
+// dispatch hands a conversation frame to every local member. It copies the
+// member set under the lock and delivers outside it, so a slow Deliverer
+// cannot hold up sessions opening and closing.
+func (f *Fanout) dispatch(convID string, frame []byte) {
+	f.mu.Lock()
+	lc := f.convs[convID]
+	if lc == nil {
+		f.mu.Unlock()
+		return
+	}
+	recipients := make([]string, 0, len(lc.members))
+	for m := range lc.members {
+		recipients = append(recipients, m)
+	}
+	f.mu.Unlock()
+	for _, m := range recipients {
+		f.deliver.DeliverToMember(m, frame)
+	}
+}
+
+// Publish sends an encoded frame to every online member of convID, on
+// every node.
+func (f *Fanout) Publish(convID string, frame []byte) error {
+	if err := f.nc.Publish(bus.ConversationSubject(convID), frame); err != nil {
+		return fmt.Errorf("publish to conversation %s: %w", convID, err)
+	}
+	return nil
+}
+
+// SendToMember sends an encoded frame to every device of one member, on
+// every node.
+func (f *Fanout) SendToMember(memberID string, frame []byte) error {
+	if err := f.nc.Publish(bus.InboxSubject(memberID), frame); err != nil {
+		return fmt.Errorf("publish to inbox of %s: %w", memberID, err)
+	}
+	return nil
+}
+
+// Interest reports how many conversations this node subscribes to and how
+// many members are online here, for metrics and tests.
+func (f *Fanout) Interest() (conversations, members int) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return len(f.convs), len(f.online)
+}

@@ -1,0 +1,210 @@
+package fanout
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+
+	"parley/chat/bus"
+)
+
+// recorder stands in for a node's WebSocket hub: it records what each
+// member's sessions were handed.
+type recorder struct {
+	mu  sync.Mutex
+	got map[string][]string
+}
+
+func (r *recorder) DeliverToMember(memberID string, frame []byte) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.got == nil {
+		r.got = map[string][]string{}
+	}
+	r.got[memberID] = append(r.got[memberID], string(frame))
+}
+
+func (r *recorder) frames(memberID string) []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.got[memberID])
+}
+
+// memberships is a fixed membership table.
+type memberships map[string][]string
+
+func (m memberships) ListForMember(id string) ([]string, error) { return m[id], nil }
+
+func freeAddr(t *testing.T) string {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().String()
+}
+
+// twoNodes starts two embedded NATS servers joined by a loopback route and
+// waits until a message crosses it.
+func twoNodes(t *testing.T) (*bus.Bus, *bus.Bus) {
+	t.Helper()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	routeA := freeAddr(t)
+	a, err := bus.Start(bus.Config{ServerName: "a", Cluster: bus.ClusterConfig{Listen: routeA}}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close() })
+	b, err := bus.Start(bus.Config{ServerName: "b", Cluster: bus.ClusterConfig{Listen: "127.0.0.1:0", Routes: []string{"nats-route://" + routeA}}}, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { b.Close() })
+	probe := make(chan struct{}, 1)
+	sub, err := b.Conn().Subscribe("probe", func(*nats.Msg) {
+		select {
+		case probe <- struct{}{}:
+		default:
+		}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sub.Unsubscribe()
+	b.Conn().Flush()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		a.Conn().Publish("probe", nil)
+		select {
+		case <-probe:
+			return a, b
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("route between the two nodes did not come up")
+		}
+	}
+}
+
+// eventually polls cond for up to two seconds.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(2 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+func TestFanoutAcrossNodes(t *testing.T) {
+	busA, busB := twoNodes(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	table := memberships{"alice": {"g1"}, "bob": {"g1", "g2"}, "carol": {"g2"}}
+	recA, recB := &recorder{}, &recorder{}
+	nodeA := New(busA.Conn(), recA, table, quiet)
+	nodeB := New(busB.Conn(), recB, table, quiet)
+
+	// alice on node A with two devices, bob and carol on node B.
+	for _, open := range []struct {
+		f  *Fanout
+		id string
+	}{{nodeA, "alice"}, {nodeA, "alice"}, {nodeB, "bob"}, {nodeB, "carol"}} {
+		if err := open.f.SessionOpened(open.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if convs, members := nodeA.Interest(); convs != 1 || members != 1 {
+		t.Fatalf("node A interest: %d conversations, %d members", convs, members)
+	}
+	if convs, members := nodeB.Interest(); convs != 2 || members != 2 {
+		t.Fatalf("node B interest: %d conversations, %d members", convs, members)
+	}
+
+	if err := nodeA.Publish("g1", []byte("m1")); err != nil {
+		t.Fatal(err)
+	}
+	if err := nodeB.Publish("g2", []byte("m2")); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "deliveries", func() bool {
+		return len(recA.frames("alice")) == 1 && len(recB.frames("bob")) == 2 && len(recB.frames("carol")) == 1
+	})
+	time.Sleep(50 * time.Millisecond) // nothing further may arrive
+	if got := recA.frames("alice"); !slices.Equal(got, []string{"m1"}) {
+		t.Errorf("alice got %v, want [m1] once (one delivery per member; the hub copies it to each device)", got)
+	}
+	if got := recB.frames("carol"); !slices.Equal(got, []string{"m2"}) {
+		t.Errorf("carol got %v, want only g2's message", got)
+	}
+
+	// carol joins g1 while online; a later message reaches her.
+	if err := nodeB.Joined("carol", "g1"); err != nil {
+		t.Fatal(err)
+	}
+	nodeA.Publish("g1", []byte("m3"))
+	eventually(t, "carol's g1 message", func() bool { return slices.Contains(recB.frames("carol"), "m3") })
+
+	// bob leaves g1: g1 messages stop reaching him, g2 ones still do.
+	nodeB.Left("bob", "g1")
+	nodeA.Publish("g1", []byte("m4"))
+	nodeA.Publish("g2", []byte("m5"))
+	eventually(t, "m5", func() bool { return slices.Contains(recB.frames("bob"), "m5") })
+	eventually(t, "m4 to carol", func() bool { return slices.Contains(recB.frames("carol"), "m4") })
+	if slices.Contains(recB.frames("bob"), "m4") {
+		t.Error("bob got a message of a conversation he left")
+	}
+
+	// The inbox reaches one member on any node.
+	nodeB.SendToMember("alice", []byte("receipt"))
+	eventually(t, "inbox frame", func() bool { return slices.Contains(recA.frames("alice"), "receipt") })
+	if slices.Contains(recB.frames("bob"), "receipt") || slices.Contains(recB.frames("carol"), "receipt") {
+		t.Error("an inbox frame reached another member")
+	}
+
+	// alice's devices close: the last one drops node A's interest.
+	nodeA.SessionClosed("alice")
+	if _, members := nodeA.Interest(); members != 1 {
+		t.Fatal("interest dropped while a device was still connected")
+	}
+	nodeA.SessionClosed("alice")
+	if convs, members := nodeA.Interest(); convs != 0 || members != 0 {
+		t.Fatalf("node A still interested: %d conversations, %d members", convs, members)
+	}
+}
+
+func TestFanoutManyMembersOneFrame(t *testing.T) {
+	busA, _ := twoNodes(t)
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	table := memberships{}
+	for i := 0; i < 200; i++ {
+		table[fmt.Sprintf("m%d", i)] = []string{"big"}
+	}
+	rec := &recorder{}
+	node := New(busA.Conn(), rec, table, quiet)
+	for id := range table {
+		if err := node.SessionOpened(id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	node.Publish("big", []byte("hello"))
+	eventually(t, "200 deliveries", func() bool {
+		rec.mu.Lock()
+		defer rec.mu.Unlock()
+		return len(rec.got) == 200
+	})
+	for id := range table {
+		if got := rec.frames(id); len(got) != 1 || got[0] != "hello" {
+			t.Fatalf("%s got %v", id, got)
+		}
+	}
+}

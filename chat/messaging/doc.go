@@ -1,0 +1,18 @@
+// Package messaging is the chat service: the rules that turn a member's
+// request into log entries, membership changes and frames for devices.
+//
+// It stands on three parts that know nothing of each other: the durable log
+// (msglog), which orders and stores every entry; the conversation store
+// (conversation), which holds membership, roles and cursors; and fanout,
+// which carries frames to devices over NATS.
+//
+// A send follows one path: check the sender may send, append to the log
+// (acknowledged only once synced to disk; a resend of the same client
+// message id returns the original), then encode the entry once and publish
+// it on the conversation's subject. Membership changes are log entries too:
+// a "system" entry whose commit also writes the membership change, so the
+// log and the member list never disagree, even across a crash.
+//
+// The bus may drop frames. Every frame that carries a log entry carries its
+// sequence number, and clients pull what they miss (Pull, Sync).
+package messaging

@@ -1,0 +1,154 @@
+package messaging
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"parley/chat/conversation"
+	"parley/chat/fanout"
+	"parley/chat/msglog"
+)
+
+// Errors the service returns besides those of conversation and msglog.
+var (
+	ErrInvalid  = errors.New("invalid")
+	ErrTooLarge = errors.New("too large")
+)
+
+// Members tells whether a member id names an active member of the company.
+type Members interface {
+	MemberActive(id string) (bool, error)
+}
+
+// Events tells other nodes about membership changes, so they can take or
+// drop interest for members connected there.
+type Events interface {
+	MemberJoined(memberID, convID string) error
+	MemberLeft(memberID, convID string) error
+}
+
+// Limits are the chat limits an operator can tune.
+type Limits struct {
+	// MaxTextBytes caps the text of one message.
+	MaxTextBytes int
+	// SyncPageSize is how many entries one sync or pull page carries.
+	SyncPageSize int
+	// SyncMaxEntries caps the entries one sync pushes in all; a client
+	// further behind pulls the rest.
+	SyncMaxEntries int
+	// NewDeviceEntries is how many recent entries per conversation a
+	// device without a cursor gets on sync.
+	NewDeviceEntries int
+	// ReceiptInterval is the coalescing window of live read receipts.
+	ReceiptInterval time.Duration
+}
+
+// DefaultLimits are the limits of a stock server.
+func DefaultLimits() Limits {
+	return Limits{
+		MaxTextBytes:     16 << 10,
+		SyncPageSize:     200,
+		SyncMaxEntries:   2000,
+		NewDeviceEntries: 50,
+		ReceiptInterval:  100 * time.Millisecond,
+	}
+}
+
+// Service is the chat service of one node.
+type Service struct {
+	log     *msglog.Log
+	convs   *conversation.Store
+	fan     *fanout.Fanout
+	members Members
+	events  Events
+	limits  Limits
+	logger  *slog.Logger
+
+	receipts *receiptCoalescer
+	stop     chan struct{}
+	wg       sync.WaitGroup
+}
+
+// New creates the service and starts its receipt coalescer. Close stops it.
+func New(log *msglog.Log, convs *conversation.Store, fan *fanout.Fanout, members Members, events Events, limits Limits, logger *slog.Logger) *Service {
+	s := &Service{
+		log: log, convs: convs, fan: fan, members: members, events: events,
+		limits: limits, logger: logger, stop: make(chan struct{}),
+	}
+	s.receipts = newReceiptCoalescer(s)
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.receipts.run(s.stop, limits.ReceiptInterval)
+	}()
+	return s
+}
+
+// Close stops the receipt coalescer after a last flush.
+func (s *Service) Close() {
+	close(s.stop)
+	s.wg.Wait()
+}
+
+// Frame types the service sends to devices. PROTOCOL.md documents each.
+const (
+	FrameMessage      = "chat.message"      // data: an Entry
+	FrameConversation = "chat.conversation" // data: a Summary; the member joined or the conversation changed
+	FrameReceipt      = "chat.receipt"      // data: a ReceiptUpdate, to a sender's devices
+	FrameTyping       = "chat.typing"       // data: {"conversation_id","member_id"}
+)
+
+// frame encodes one envelope. The bytes are shared by every recipient.
+func frame(typ string, data any) ([]byte, error) {
+	raw, err := json.Marshal(data)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s: %w", typ, err)
+	}
+	return json.Marshal(struct {
+		Type string          `json:"type"`
+		Data json.RawMessage `json:"data"`
+	}{typ, raw})
+}
+
+// publishEntry fans an entry out to the conversation's online members. A
+// failure is logged, not returned: the entry is durable and clients that
+// miss it find the gap and pull it.
+func (s *Service) publishEntry(e msglog.Entry) {
+	f, err := frame(FrameMessage, e)
+	if err == nil {
+		err = s.fan.Publish(e.ConversationID, f)
+	}
+	if err != nil {
+		s.logger.Warn("chat: publish entry", "conversation", e.ConversationID, "seq", e.Seq, "err", err)
+	}
+}
+
+// sendToMember delivers a frame to one member's devices, logging failures
+// for the same reason as publishEntry.
+func (s *Service) sendToMember(memberID, typ string, data any) {
+	f, err := frame(typ, data)
+	if err == nil {
+		err = s.fan.SendToMember(memberID, f)
+	}
+	if err != nil {
+		s.logger.Warn("chat: send to member", "member", memberID, "type", typ, "err", err)
+	}
+}
+
+// checkActive refuses ids that are not active members of the company.
+func (s *Service) checkActive(ids ...string) error {
+	for _, id := range ids {
+		ok, err := s.members.MemberActive(id)
+		if err != nil {
+			return fmt.Errorf("check member %s: %w", id, err)
+		}
+		if !ok {
+			return fmt.Errorf("%w: %s is not an active member", ErrInvalid, id)
+		}
+	}
+	return nil
+}
