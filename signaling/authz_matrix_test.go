@@ -1,6 +1,7 @@
 package signaling
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -10,6 +11,7 @@ import (
 	"testing"
 
 	"parley/chat/directory"
+	"parley/chat/messaging"
 )
 
 // role is one column of the authorization matrix.
@@ -120,6 +122,40 @@ func (f *matrixFixture) tag() string {
 		f.t.Fatal(err)
 	}
 	return tg.ID
+}
+
+// chatGroup creates a group owned by the caller with one other member and
+// returns both ids. Anonymous callers have no member id, so a fresh member
+// owns their group: the request fails with 401 before the group matters.
+func (f *matrixFixture) chatGroup(r role) (convID, other string) {
+	f.t.Helper()
+	owner := f.caller
+	if r == anonymous {
+		owner = f.target()
+	}
+	other = f.target()
+	conv, err := f.srv.Chat().CreateGroup(context.Background(), owner, messaging.GroupSpec{Name: f.unique("group"), Members: []string{other}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return conv.ID, other
+}
+
+// chatMessage creates a group as chatGroup does and sends one message in
+// it as the owner, returning the group and the message's seq.
+func (f *matrixFixture) chatMessage(r role) (convID string, seq uint64) {
+	f.t.Helper()
+	convID, _ = f.chatGroup(r)
+	if r == anonymous {
+		return convID, 1
+	}
+	ack, err := f.srv.Chat().Send(context.Background(), f.caller, messaging.SendRequest{
+		ConversationID: convID, ClientMsgID: f.unique("m"), Type: messaging.TypeText, Body: json.RawMessage(`{"text":"hello"}`),
+	})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return convID, ack.Seq
 }
 
 // matrixRequest is what one case sends.
@@ -263,6 +299,63 @@ func matrixRows() []matrixRow {
 		}},
 		{route: "POST /api/v1/tags/{id}/members", allowed: admins, prepare: func(f *matrixFixture, r role) matrixRequest {
 			return matrixRequest{path: "/api/v1/tags/" + f.tag() + "/members", body: fmt.Sprintf(`{"add":[%q]}`, f.target())}
+		}},
+
+		// Chat: any signed-in member; the conversation decides the rest.
+		{route: "GET /api/v1/conversations", allowed: signedIn, prepare: staticPath("/api/v1/conversations")},
+		{route: "POST /api/v1/conversations", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/conversations", body: fmt.Sprintf(`{"name":"Matrix","members":[%q]}`, f.target())}
+		}},
+		{route: "POST /api/v1/conversations/direct", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/conversations/direct", body: fmt.Sprintf(`{"peer_id":%q}`, f.target())}
+		}},
+		{route: "GET /api/v1/conversations/{id}", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, _ := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id}
+		}},
+		{route: "PATCH /api/v1/conversations/{id}", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, _ := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id, body: `{"name":"Renamed","mute_all":true}`}
+		}},
+		{route: "POST /api/v1/conversations/{id}/members", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, _ := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/members", body: fmt.Sprintf(`{"members":[%q]}`, f.target())}
+		}},
+		{route: "DELETE /api/v1/conversations/{id}/members/{member}", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, other := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/members/" + other}
+		}},
+		{route: "PUT /api/v1/conversations/{id}/members/{member}/role", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, other := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/members/" + other + "/role", body: `{"role":"admin"}`}
+		}},
+		{route: "PUT /api/v1/conversations/{id}/members/{member}/mute", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, other := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/members/" + other + "/mute", body: `{"muted":true}`}
+		}},
+		{route: "POST /api/v1/conversations/{id}/owner", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, other := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/owner", body: fmt.Sprintf(`{"member_id":%q}`, other)}
+		}},
+		{route: "POST /api/v1/conversations/{id}/dissolve", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, _ := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/dissolve"}
+		}},
+		{route: "GET /api/v1/conversations/{id}/messages", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, _ := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/messages?limit=10"}
+		}},
+		{route: "POST /api/v1/conversations/{id}/messages", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, _ := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/messages", body: `{"client_msg_id":"m1","type":"text","body":{"text":"hi"}}`}
+		}},
+		{route: "GET /api/v1/conversations/{id}/messages/{seq}/receipts", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, seq := f.chatMessage(r)
+			return matrixRequest{path: fmt.Sprintf("/api/v1/conversations/%s/messages/%d/receipts", id, seq)}
+		}},
+		{route: "PUT /api/v1/conversations/{id}/read", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, _ := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/read", body: `{"seq":1}`}
 		}},
 
 		{route: "GET /api/v1/audit", allowed: supers, prepare: staticPath("/api/v1/audit?limit=5")},

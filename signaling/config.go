@@ -6,6 +6,7 @@ import (
 
 	"parley/chat/bus"
 	"parley/chat/directory"
+	"parley/chat/msglog"
 )
 
 // Config is everything `parley serve` can be told. cmd/parley fills it from
@@ -32,6 +33,7 @@ type Config struct {
 	Log     LogConfig     `yaml:"log"`
 	Auth    AuthConfig    `yaml:"auth"`
 	Limits  LimitsConfig  `yaml:"limits"`
+	Chat    ChatConfig    `yaml:"chat"`
 	NATS    bus.Config    `yaml:"nats"`
 	Storage StorageConfig `yaml:"storage"`
 }
@@ -79,6 +81,23 @@ type LimitsConfig struct {
 	WSPingInterval time.Duration `yaml:"ws_ping_interval"`
 }
 
+// MaxChatTextBytes is the largest chat.max_text_bytes allowed. A stored
+// body may be twice its text (JSON escapes quotes and backslashes) plus up
+// to 100 mentions, and must fit the log's 64 KiB body limit.
+const MaxChatTextBytes = (msglog.DefaultMaxBodyBytes - 16<<10) / 2
+
+// ChatConfig holds the chat limits.
+type ChatConfig struct {
+	// MaxTextBytes caps the text of one message.
+	MaxTextBytes int `yaml:"max_text_bytes"`
+	// MaxGroupMembers caps the members of one group.
+	MaxGroupMembers int `yaml:"max_group_members"`
+	// SendPerSecond and SendBurst limit how fast one member sends, over
+	// all their devices on a node.
+	SendPerSecond int `yaml:"send_per_second"`
+	SendBurst     int `yaml:"send_burst"`
+}
+
 // StorageConfig tunes Pebble.
 type StorageConfig struct {
 	CacheBytes int64 `yaml:"cache_bytes"`
@@ -104,6 +123,12 @@ func DefaultConfig() Config {
 			WSReadLimit:    64 << 10,
 			WSSendQueue:    256,
 			WSPingInterval: 20 * time.Second,
+		},
+		Chat: ChatConfig{
+			MaxTextBytes:    16 << 10,
+			MaxGroupMembers: 2000,
+			SendPerSecond:   50,
+			SendBurst:       200,
 		},
 		Storage: StorageConfig{CacheBytes: 64 << 20},
 	}
@@ -142,6 +167,12 @@ func (c Config) Validate() error {
 		return fmt.Errorf("limits.ws_send_queue: must be at least 1")
 	case c.Limits.WSPingInterval < time.Second:
 		return fmt.Errorf("limits.ws_ping_interval: %s is shorter than a second", c.Limits.WSPingInterval)
+	case c.Chat.MaxTextBytes < 1 || c.Chat.MaxTextBytes > MaxChatTextBytes:
+		return fmt.Errorf("chat.max_text_bytes: %d is outside 1..%d", c.Chat.MaxTextBytes, MaxChatTextBytes)
+	case c.Chat.MaxGroupMembers < 2:
+		return fmt.Errorf("chat.max_group_members: must be at least 2")
+	case c.Chat.SendPerSecond < 1 || c.Chat.SendBurst < 1:
+		return fmt.Errorf("chat: send_per_second and send_burst must be at least 1")
 	}
 	return nil
 }

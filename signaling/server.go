@@ -17,9 +17,14 @@ import (
 
 	"parley/chat/audit"
 	"parley/chat/bus"
+	"parley/chat/conversation"
 	"parley/chat/directory"
+	"parley/chat/fanout"
+	"parley/chat/messaging"
+	"parley/chat/msglog"
 	"parley/signaling/api"
 	"parley/signaling/auth"
+	"parley/signaling/chatws"
 	"parley/signaling/ws"
 	"parley/storage"
 )
@@ -44,6 +49,10 @@ type Server struct {
 	audit   *audit.Log
 	dir     *directory.Directory
 	auth    *auth.Service
+	msgs    *msglog.Log
+	convs   *conversation.Store
+	fan     *fanout.Fanout
+	chat    *messaging.Service
 	hub     *ws.Hub
 	api     *api.API
 	metrics *metrics
@@ -93,6 +102,12 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 		return nil, err
 	}
 
+	s.msgs, err = msglog.Open(s.db, msglog.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("open message log: %w", err)
+	}
+	s.convs = conversation.New(s.db, conversation.Options{MaxGroupMembers: cfg.Chat.MaxGroupMembers})
+
 	s.metrics = newMetrics(s)
 	s.hub = ws.NewHub(ws.Config{
 		ReadLimit:      cfg.Limits.WSReadLimit,
@@ -101,7 +116,16 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 		OriginPatterns: cfg.AllowedOrigins,
 	}, s.auth, members, logger)
 	s.hub.OnCount(func(n int) { s.metrics.wsSessions.Set(float64(n)) })
-	s.memberSub, err = s.hub.Subscribe(s.bus.Conn())
+	s.fan = fanout.New(s.bus.Conn(), s.hub, s.convs, logger)
+	s.hub.OnSession(
+		func(sess *ws.Session) error { return s.fan.SessionOpened(sess.MemberID()) },
+		func(sess *ws.Session) { s.fan.SessionClosed(sess.MemberID()) },
+	)
+	limits := messaging.DefaultLimits()
+	limits.MaxTextBytes = cfg.Chat.MaxTextBytes
+	s.chat = messaging.New(s.msgs, s.convs, s.fan, members, memberEvents{s.bus.Conn()}, limits, logger)
+	chatws.Register(s.hub, s.chat, chatws.Config{SendPerSecond: cfg.Chat.SendPerSecond, SendBurst: cfg.Chat.SendBurst}, logger)
+	s.memberSub, err = subscribeMemberEvents(s.bus.Conn(), s.hub, s.fan, logger)
 	if err != nil {
 		return nil, err
 	}
@@ -110,6 +134,7 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 		Audit:     s.audit,
 		Auth:      s.auth,
 		Events:    s.bus.Conn(),
+		Messaging: s.chat,
 		Limits:    api.Limits{MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxImportBytes: cfg.Limits.MaxImportBytes},
 		Logger:    logger,
 	})
@@ -183,6 +208,9 @@ func (s *Server) Directory() *directory.Directory { return s.dir }
 
 // Auth is the auth service, for offline admin tasks and tests.
 func (s *Server) Auth() *auth.Service { return s.auth }
+
+// Chat is the chat service, for tests that set up conversations.
+func (s *Server) Chat() *messaging.Service { return s.chat }
 
 // Hub is this node's WebSocket hub.
 func (s *Server) Hub() *ws.Hub { return s.hub }
@@ -288,6 +316,14 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.chat != nil {
+			s.chat.Close()
+		}
+		if s.msgs != nil {
+			if err := s.msgs.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close message log: %w", err))
+			}
+		}
 		if s.memberSub != nil {
 			_ = s.memberSub.Unsubscribe()
 		}

@@ -25,6 +25,7 @@ func dialWS(t *testing.T, baseURL, token string) *websocket.Conn {
 		}
 		t.Fatalf("dial /ws: %v (status %d)", err, status)
 	}
+	conn.SetReadLimit(1 << 20) // like a browser, which has no small limit
 	t.Cleanup(func() { conn.CloseNow() })
 	return conn
 }

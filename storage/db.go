@@ -7,9 +7,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"sync"
 	"time"
 
 	"github.com/cockroachdb/pebble"
+	"github.com/cockroachdb/pebble/bloom"
 )
 
 // ErrNotFound is returned by Get and GetJSON when a key has no value.
@@ -36,6 +38,9 @@ type DB struct {
 	pebble *pebble.DB
 	lock   *dirLock
 	dir    string
+
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // Open locks dataDir, creating it if needed, and opens the Pebble database in
@@ -60,6 +65,14 @@ func Open(dataDir string, opts Options) (*DB, error) {
 		MemTableSize: 64 << 20,
 		Logger:       pebbleLogger{opts.Logger},
 	}
+	// Bloom filters let a point lookup skip sstables without the key: the
+	// message log's dedup check is such a lookup on every send, and nearly
+	// always misses.
+	popts.Levels = make([]pebble.LevelOptions, 7)
+	for i := range popts.Levels {
+		popts.Levels[i].FilterPolicy = bloom.FilterPolicy(10)
+		popts.Levels[i].FilterType = pebble.TableFilter
+	}
 	if d := opts.WALMinSyncInterval; d > 0 {
 		popts.WALMinSyncInterval = func() time.Duration { return d }
 	}
@@ -76,14 +89,17 @@ func Open(dataDir string, opts Options) (*DB, error) {
 func (db *DB) Dir() string { return db.dir }
 
 // Close flushes nothing extra (every acknowledged write is already synced),
-// closes Pebble and releases the directory lock.
+// closes Pebble and releases the directory lock. Later calls return the
+// first call's result.
 func (db *DB) Close() error {
-	err := db.pebble.Close()
-	db.lock.release()
-	if err != nil {
-		return fmt.Errorf("close pebble: %w", err)
-	}
-	return nil
+	db.closeOnce.Do(func() {
+		err := db.pebble.Close()
+		db.lock.release()
+		if err != nil {
+			db.closeErr = fmt.Errorf("close pebble: %w", err)
+		}
+	})
+	return db.closeErr
 }
 
 // Get returns a copy of the value stored at key, or ErrNotFound.

@@ -50,6 +50,9 @@ func TestSecondOpenFailsClearly(t *testing.T) {
 		t.Fatalf("error should name the lock file and holder: %v", err)
 	}
 	db.Close()
+	if err := db.Close(); err != nil {
+		t.Fatalf("second Close: %v", err)
+	}
 	db2, err := Open(dir, Options{})
 	if err != nil {
 		t.Fatalf("open after close: %v", err)

@@ -5,6 +5,9 @@ package bus
 // nodes may add types without breaking older ones.
 type MemberEvent struct {
 	Type string `json:"type"`
+	// ConversationID is set on MemberJoinedConversation and
+	// MemberLeftConversation.
+	ConversationID string `json:"conversation_id,omitempty"`
 }
 
 // Member event types.
@@ -14,4 +17,9 @@ const (
 	// MemberRevoked: the member's tokens were revoked (password change or
 	// reset); close its sessions so they sign in again.
 	MemberRevoked = "revoked"
+	// MemberJoinedConversation: the member joined ConversationID; a node
+	// where the member is online starts delivering that conversation.
+	MemberJoinedConversation = "conversation.joined"
+	// MemberLeftConversation: the member left ConversationID.
+	MemberLeftConversation = "conversation.left"
 )

@@ -368,3 +368,11 @@ func TestLastSuperAdminIsKept(t *testing.T) {
 		t.Fatalf("%d active super admins left, want 1", n)
 	}
 }
+
+func TestReservedMemberIDs(t *testing.T) {
+	e := newEnv(t)
+	for _, id := range []string{"system", "cli"} {
+		_, err := e.d.CreateMember(admin, Member{ID: id, Name: id, Departments: []string{RootDepartmentID}})
+		wantErr(t, err, ErrInvalid)
+	}
+}

@@ -56,8 +56,16 @@ func checkMemberID(id string) error {
 	if !memberIDPattern.MatchString(id) {
 		return invalidf("id", "%q must be 1 to 64 letters, digits or _.@- and start with a letter or digit", id)
 	}
+	if reservedMemberIDs[id] {
+		return invalidf("id", "%q is reserved: the audit log and system messages use it for the server itself", id)
+	}
 	return nil
 }
+
+// reservedMemberIDs name the server itself as an actor ("system" for what
+// the server does on its own, "cli" for offline admin tasks), so no member
+// may take them.
+var reservedMemberIDs = map[string]bool{"system": true, "cli": true}
 
 // cleanName trims s and checks it is a usable name: 1 to MaxNameRunes
 // runes, no control characters and none of the runes in forbid.

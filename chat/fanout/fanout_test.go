@@ -94,6 +94,42 @@ func twoNodes(t *testing.T) (*bus.Bus, *bus.Bus) {
 	}
 }
 
+// converge publishes probe frames on conv from node until every listed
+// member has one, then forgets all probes, so later counts see only the
+// test's own frames.
+func converge(t *testing.T, node *Fanout, conv string, want map[*recorder][]string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		node.Publish(conv, []byte("probe"))
+		time.Sleep(20 * time.Millisecond)
+		done := true
+		for rec, members := range want {
+			for _, m := range members {
+				done = done && slices.Contains(rec.frames(m), "probe")
+			}
+		}
+		if done {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("interest in %s did not converge", conv)
+		}
+	}
+	time.Sleep(50 * time.Millisecond) // let stray probes land before forgetting them
+	for rec := range want {
+		rec.forgetProbes()
+	}
+}
+
+func (r *recorder) forgetProbes() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for m, frames := range r.got {
+		r.got[m] = slices.DeleteFunc(frames, func(f string) bool { return f == "probe" })
+	}
+}
+
 // eventually polls cond for up to two seconds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -130,6 +166,12 @@ func TestFanoutAcrossNodes(t *testing.T) {
 		t.Fatalf("node B interest: %d conversations, %d members", convs, members)
 	}
 
+	// Interest crosses the route asynchronously: wait until node A's
+	// publishes reach node B's members before counting deliveries.
+	converge(t, nodeA, "g1", map[*recorder][]string{recA: {"alice"}, recB: {"bob"}})
+	converge(t, nodeB, "g2", map[*recorder][]string{recB: {"bob", "carol"}})
+	converge(t, nodeA, "g2", map[*recorder][]string{recB: {"bob", "carol"}})
+
 	if err := nodeA.Publish("g1", []byte("m1")); err != nil {
 		t.Fatal(err)
 	}
@@ -151,6 +193,7 @@ func TestFanoutAcrossNodes(t *testing.T) {
 	if err := nodeB.Joined("carol", "g1"); err != nil {
 		t.Fatal(err)
 	}
+	converge(t, nodeA, "g1", map[*recorder][]string{recB: {"carol"}})
 	nodeA.Publish("g1", []byte("m3"))
 	eventually(t, "carol's g1 message", func() bool { return slices.Contains(recB.frames("carol"), "m3") })
 

@@ -67,28 +67,34 @@ func (s *Service) CreateDirect(ctx context.Context, actor, peer string) (convers
 	if err := s.checkActive(peer); err != nil {
 		return conversation.Conversation{}, err
 	}
+	conv, created, err := s.createDirectLocked(ctx, actor, peer)
+	if err != nil || !created {
+		return conv, err
+	}
+	s.creatorRead(conv.ID, actor)
+	s.announceJoined(conv.ID, actor, peer)
+	return conv, nil
+}
+
+func (s *Service) createDirectLocked(ctx context.Context, actor, peer string) (conv conversation.Conversation, created bool, err error) {
 	id := conversation.DirectID(actor, peer)
 	unlock := s.convs.Lock(id)
 	defer unlock()
 	exists, err := s.convs.CheckCreateDirect(actor, peer)
 	if err != nil {
-		return conversation.Conversation{}, err
+		return conv, false, err
 	}
 	if exists {
-		return s.convs.Get(id)
+		conv, err = s.convs.Get(id)
+		return conv, false, err
 	}
-	var conv conversation.Conversation
 	_, err = s.systemChange(ctx, id, SystemBody{Event: "created", Actor: actor, Members: []string{actor, peer}},
 		func(b *storage.Batch, seq uint64, now time.Time) error {
 			var err error
 			conv, err = s.convs.StageCreateDirect(b, actor, peer, seq, now)
 			return err
 		})
-	if err != nil {
-		return conversation.Conversation{}, err
-	}
-	s.announceJoined(conv.ID, actor, peer)
-	return conv, nil
+	return conv, err == nil, err
 }
 
 // CreateGroup creates a group owned by actor.
@@ -97,6 +103,16 @@ func (s *Service) CreateGroup(ctx context.Context, actor string, spec GroupSpec)
 	if err := s.checkActive(members[1:]...); err != nil {
 		return conversation.Conversation{}, err
 	}
+	c, err := s.createGroupLocked(ctx, actor, spec, members)
+	if err != nil {
+		return conversation.Conversation{}, err
+	}
+	s.creatorRead(c.ID, actor)
+	s.announceJoined(c.ID, members...)
+	return c, nil
+}
+
+func (s *Service) createGroupLocked(ctx context.Context, actor string, spec GroupSpec, members []string) (conversation.Conversation, error) {
 	c := conversation.Conversation{
 		ID: conversation.NewGroupID(), Kind: conversation.KindGroup, Name: spec.Name, AvatarURL: spec.AvatarURL,
 		Announcement: spec.Announcement, WelcomeMessage: spec.WelcomeMessage,
@@ -112,11 +128,16 @@ func (s *Service) CreateGroup(ctx context.Context, actor string, spec GroupSpec)
 			c, err = s.convs.StageCreateGroup(b, c, actor, members, seq, now)
 			return err
 		})
-	if err != nil {
-		return conversation.Conversation{}, err
+	return c, err
+}
+
+// creatorRead marks the "created" entry (seq 1) read for the member who
+// created the conversation, so it does not start unread for them. Like
+// every cursor move it runs without the conversation's lock.
+func (s *Service) creatorRead(convID, actor string) {
+	if _, _, err := s.convs.AdvanceRead(convID, actor, 1); err != nil {
+		s.logger.Warn("chat: mark created entry read", "conversation", convID, "member", actor, "err", err)
 	}
-	s.announceJoined(c.ID, members...)
-	return c, nil
 }
 
 // AddMembers adds members to a group. Owner and admins may add.
@@ -155,27 +176,19 @@ func (s *Service) AddMembers(ctx context.Context, actor, convID string, ids []st
 func (s *Service) RemoveMember(ctx context.Context, actor, convID, memberID string) error {
 	unlock := s.convs.Lock(convID)
 	defer unlock()
-	return s.removeLocked(ctx, actor, convID, memberID, "")
+	return s.removeLocked(ctx, actor, convID, memberID, "", false)
 }
 
-func (s *Service) removeLocked(ctx context.Context, actor, convID, memberID, reason string) error {
+// removeLocked records memberID leaving or being removed. bySystem skips
+// the permission check for removals the server makes itself; it is a flag
+// rather than a reserved actor id so no member id can claim it.
+func (s *Service) removeLocked(ctx context.Context, actor, convID, memberID, reason string, bySystem bool) error {
 	event := "left"
 	if actor != memberID {
 		event = "removed"
-		if actor != SystemActor {
-			if err := s.convs.CanManage(convID, actor); err != nil {
+		if !bySystem {
+			if err := s.moderate(convID, actor, memberID); err != nil {
 				return err
-			}
-			target, err := s.convs.Membership(convID, memberID)
-			if err != nil {
-				return err
-			}
-			self, err := s.convs.Membership(convID, actor)
-			if err != nil {
-				return err
-			}
-			if target.Role != conversation.RoleMember && self.Role != conversation.RoleOwner {
-				return fmt.Errorf("%w: only the owner may remove an admin", conversation.ErrForbidden)
 			}
 		}
 	}
@@ -190,9 +203,10 @@ func (s *Service) removeLocked(ctx context.Context, actor, convID, memberID, rea
 		return err
 	}
 	s.publishEntry(e)
-	// The removed member stops receiving the conversation's frames, so
-	// tell their devices directly that they are out.
-	s.sendToMember(memberID, FrameMessage, e)
+	// The member's devices may stop hearing the conversation before its
+	// entry reaches them, so tell them directly that they are out. It is a
+	// frame of its own, not a second copy of the entry.
+	s.sendToMember(memberID, FrameRemoved, Removed{ConversationID: convID, Seq: e.Seq, Actor: actor, Reason: reason})
 	if err := s.events.MemberLeft(memberID, convID); err != nil {
 		s.logger.Warn("chat: announce left", "member", memberID, "conversation", convID, "err", err)
 	}
@@ -200,11 +214,19 @@ func (s *Service) removeLocked(ctx context.Context, actor, convID, memberID, rea
 }
 
 // UpdateGroup changes a group's name, avatar, announcement, welcome
-// message or mute-all. Owner and admins may.
+// message or mute-all. Owner and admins may. A patch that changes nothing
+// writes nothing.
 func (s *Service) UpdateGroup(ctx context.Context, actor, convID string, p conversation.Patch) (conversation.Conversation, error) {
 	unlock := s.convs.Lock(convID)
 	defer unlock()
 	if err := s.convs.CanManage(convID, actor); err != nil {
+		return conversation.Conversation{}, err
+	}
+	changed, err := s.convs.CheckUpdate(convID, p)
+	if err != nil || !changed {
+		if err == nil {
+			return s.convs.Get(convID)
+		}
 		return conversation.Conversation{}, err
 	}
 	var conv conversation.Conversation
@@ -224,34 +246,42 @@ func (s *Service) UpdateGroup(ctx context.Context, actor, convID string, p conve
 // SetRole makes a member an admin or an ordinary member. Only the owner may.
 func (s *Service) SetRole(ctx context.Context, actor, convID, memberID string, r conversation.Role) error {
 	return s.ownerChange(ctx, actor, convID, SystemBody{Event: "role", Actor: actor, Members: []string{memberID}, Role: r},
+		func() (bool, error) { return s.convs.CheckSetRole(convID, memberID, r) },
 		func(b *storage.Batch, now time.Time) error { return s.convs.StageSetRole(b, convID, memberID, r, now) })
 }
 
 // TransferOwner hands the group to another member. Only the owner may.
 func (s *Service) TransferOwner(ctx context.Context, actor, convID, newOwner string) error {
 	return s.ownerChange(ctx, actor, convID, SystemBody{Event: "owner", Actor: actor, Members: []string{newOwner}},
-		func(b *storage.Batch, now time.Time) error { return s.convs.StageTransferOwner(b, convID, newOwner, now) })
+		func() (bool, error) { return s.convs.CheckTransferOwner(convID, newOwner) },
+		func(b *storage.Batch, now time.Time) error {
+			return s.convs.StageTransferOwner(b, convID, newOwner, now)
+		})
 }
 
 // Dissolve ends a group: its history stays readable, sends are refused.
 // Only the owner may.
 func (s *Service) Dissolve(ctx context.Context, actor, convID string) error {
 	return s.ownerChange(ctx, actor, convID, SystemBody{Event: "dissolved", Actor: actor},
+		func() (bool, error) { return true, s.convs.CheckDissolve(convID) },
 		func(b *storage.Batch, now time.Time) error { return s.convs.StageDissolve(b, convID, now) })
 }
 
-func (s *Service) ownerChange(ctx context.Context, actor, convID string, body SystemBody, stage func(*storage.Batch, time.Time) error) error {
+// ownerChange runs a change only the owner may make: check it, and record
+// it when it changes something.
+func (s *Service) ownerChange(ctx context.Context, actor, convID string, body SystemBody, check func() (bool, error), stage func(*storage.Batch, time.Time) error) error {
 	unlock := s.convs.Lock(convID)
 	defer unlock()
-	conv, err := s.convs.Get(convID)
-	if err != nil {
+	if err := s.convs.RequireOwner(convID, actor); err != nil {
 		return err
 	}
-	if _, err := s.convs.Membership(convID, actor); err != nil {
-		return err
+	changed, err := check()
+	if errors.Is(err, conversation.ErrNotMember) {
+		// The owner is a member, so the one missing is the member named.
+		return fmt.Errorf("%w: the member named is not in this conversation", ErrInvalid)
 	}
-	if conv.OwnerID != actor {
-		return fmt.Errorf("%w: only the group owner may do this", conversation.ErrForbidden)
+	if err != nil || !changed {
+		return err
 	}
 	e, err := s.systemChange(ctx, convID, body, func(b *storage.Batch, _ uint64, now time.Time) error { return stage(b, now) })
 	if err != nil {
@@ -261,20 +291,32 @@ func (s *Service) ownerChange(ctx context.Context, actor, convID string, body Sy
 	return nil
 }
 
-// SetMuted mutes or unmutes one member. Owner and admins may; the owner
-// and admins themselves cannot be muted.
+// moderate checks that actor may act on target, telling "you are not a
+// member" (ErrNotMember) apart from "the member you named is not in this
+// conversation" (ErrInvalid).
+func (s *Service) moderate(convID, actor, target string) error {
+	if _, err := s.convs.Membership(convID, actor); err != nil {
+		return err
+	}
+	if _, err := s.convs.Membership(convID, target); errors.Is(err, conversation.ErrNotMember) {
+		return fmt.Errorf("%w: %s is not in this conversation", ErrInvalid, target)
+	} else if err != nil {
+		return err
+	}
+	return s.convs.CanModerate(convID, actor, target)
+}
+
+// SetMuted mutes or unmutes one member. The owner and admins may, on
+// members they outrank.
 func (s *Service) SetMuted(ctx context.Context, actor, convID, memberID string, muted bool) error {
 	unlock := s.convs.Lock(convID)
 	defer unlock()
-	if err := s.convs.CanManage(convID, actor); err != nil {
+	if err := s.moderate(convID, actor, memberID); err != nil {
 		return err
 	}
-	target, err := s.convs.Membership(convID, memberID)
-	if err != nil {
+	changed, err := s.convs.CheckSetMuted(convID, memberID, muted)
+	if err != nil || !changed {
 		return err
-	}
-	if target.Role != conversation.RoleMember {
-		return fmt.Errorf("%w: the owner and admins cannot be muted", conversation.ErrForbidden)
 	}
 	event := "unmuted"
 	if muted {
@@ -329,13 +371,15 @@ func (s *Service) removeDisabled(ctx context.Context, convID, memberID string) e
 			return err
 		}
 		e, err := s.systemChange(ctx, convID, SystemBody{Event: "owner", Actor: SystemActor, Members: []string{heir}, Reason: "owner disabled"},
-			func(b *storage.Batch, _ uint64, now time.Time) error { return s.convs.StageTransferOwner(b, convID, heir, now) })
+			func(b *storage.Batch, _ uint64, now time.Time) error {
+				return s.convs.StageTransferOwner(b, convID, heir, now)
+			})
 		if err != nil {
 			return err
 		}
 		s.publishEntry(e)
 	}
-	return s.removeLocked(ctx, SystemActor, convID, memberID, "member disabled")
+	return s.removeLocked(ctx, SystemActor, convID, memberID, "member disabled", true)
 }
 
 // heir picks who inherits a group: the first admin, else the member who

@@ -1,6 +1,7 @@
 package messaging
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -35,8 +36,11 @@ type Events interface {
 type Limits struct {
 	// MaxTextBytes caps the text of one message.
 	MaxTextBytes int
-	// SyncPageSize is how many entries one sync or pull page carries.
+	// SyncPageSize is how many entries one sync page carries at most.
 	SyncPageSize int
+	// SyncPageBytes caps the bodies of one sync page, so a page stays a
+	// reasonable WebSocket frame whatever the entries hold.
+	SyncPageBytes int
 	// SyncMaxEntries caps the entries one sync pushes in all; a client
 	// further behind pulls the rest.
 	SyncMaxEntries int
@@ -52,6 +56,7 @@ func DefaultLimits() Limits {
 	return Limits{
 		MaxTextBytes:     16 << 10,
 		SyncPageSize:     200,
+		SyncPageBytes:    256 << 10,
 		SyncMaxEntries:   2000,
 		NewDeviceEntries: 50,
 		ReceiptInterval:  100 * time.Millisecond,
@@ -75,6 +80,9 @@ type Service struct {
 
 // New creates the service and starts its receipt coalescer. Close stops it.
 func New(log *msglog.Log, convs *conversation.Store, fan *fanout.Fanout, members Members, events Events, limits Limits, logger *slog.Logger) *Service {
+	if limits.ReceiptInterval <= 0 {
+		limits.ReceiptInterval = DefaultLimits().ReceiptInterval
+	}
 	s := &Service{
 		log: log, convs: convs, fan: fan, members: members, events: events,
 		limits: limits, logger: logger, stop: make(chan struct{}),
@@ -97,21 +105,44 @@ func (s *Service) Close() {
 // Frame types the service sends to devices. PROTOCOL.md documents each.
 const (
 	FrameMessage      = "chat.message"      // data: an Entry
-	FrameConversation = "chat.conversation" // data: a Summary; the member joined or the conversation changed
+	FrameConversation = "chat.conversation" // data: a Summary; sent to a member who joined a conversation
 	FrameReceipt      = "chat.receipt"      // data: a ReceiptUpdate, to a sender's devices
 	FrameTyping       = "chat.typing"       // data: {"conversation_id","member_id"}
+	FrameRemoved      = "chat.removed"      // data: a Removed, to the member who left or was removed
 )
+
+// Removed tells a member's devices that the member is no longer in a
+// conversation, and which entry recorded it.
+type Removed struct {
+	ConversationID string `json:"conversation_id"`
+	Seq            uint64 `json:"seq"`
+	Actor          string `json:"actor"`
+	Reason         string `json:"reason,omitempty"`
+}
 
 // frame encodes one envelope. The bytes are shared by every recipient.
 func frame(typ string, data any) ([]byte, error) {
-	raw, err := json.Marshal(data)
+	raw, err := marshal(data)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", typ, err)
 	}
-	return json.Marshal(struct {
+	return marshal(struct {
 		Type string          `json:"type"`
 		Data json.RawMessage `json:"data"`
 	}{typ, raw})
+}
+
+// marshal is json.Marshal without HTML escaping: chat text is full of <, >
+// and &, and escaping each to six bytes would inflate stored bodies and
+// frames for no reader's benefit.
+func marshal(v any) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(v); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
 // publishEntry fans an entry out to the conversation's online members. A

@@ -279,6 +279,27 @@ func (l *Log) lastOnDisk(conv string) (uint64, error) {
 	return last, nil
 }
 
+// Original returns the durable entry that sender stored in conv under
+// clientMsgID, if any. Callers use it to answer a resend with its original
+// ack even when a fresh send would now be refused.
+func (l *Log) Original(conv, sender, clientMsgID string) (Entry, bool, error) {
+	if l.closed() {
+		return Entry{}, false, ErrClosed
+	}
+	e, ok, err := l.storedOriginal(Draft{ConversationID: conv, SenderID: sender, ClientMsgID: clientMsgID})
+	if err != nil || !ok {
+		return Entry{}, false, err
+	}
+	wm, err := l.LastSeq(conv)
+	if err != nil {
+		return Entry{}, false, err
+	}
+	if e.Seq > wm {
+		return Entry{}, false, nil // still being committed: not durable yet
+	}
+	return e, true, nil
+}
+
 // storedOriginal returns the entry stored for d's (conversation, sender,
 // client msg id), if any.
 func (l *Log) storedOriginal(d Draft) (Entry, bool, error) {

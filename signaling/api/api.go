@@ -9,6 +9,7 @@ import (
 
 	"parley/chat/audit"
 	"parley/chat/directory"
+	"parley/chat/messaging"
 	"parley/signaling/auth"
 )
 
@@ -32,6 +33,7 @@ type Deps struct {
 	Audit     *audit.Log
 	Auth      *auth.Service
 	Events    Publisher
+	Messaging *messaging.Service
 	Limits    Limits
 	Logger    *slog.Logger
 }
@@ -42,6 +44,7 @@ type API struct {
 	audit  *audit.Log
 	auth   *auth.Service
 	events Publisher
+	chat   *messaging.Service
 	limits Limits
 	log    *slog.Logger
 	routes []Route
@@ -66,7 +69,7 @@ type Route struct {
 
 // New builds the API and its router.
 func New(d Deps) *API {
-	a := &API{dir: d.Directory, audit: d.Audit, auth: d.Auth, events: d.Events, limits: d.Limits, log: d.Logger}
+	a := &API{dir: d.Directory, audit: d.Audit, auth: d.Auth, events: d.Events, chat: d.Messaging, limits: d.Limits, log: d.Logger}
 	if a.log == nil {
 		a.log = slog.Default()
 	}

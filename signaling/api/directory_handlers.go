@@ -2,6 +2,7 @@ package api
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net/http"
 	"strconv"
@@ -195,7 +196,7 @@ func (a *API) disableMember(w http.ResponseWriter, r *http.Request, p *Principal
 	if err != nil {
 		return err
 	}
-	if err := a.revokeSessions(id, bus.MemberDisabled); err != nil {
+	if err := a.memberDisabled(r.Context(), id); err != nil {
 		return err
 	}
 	return a.writeMember(w, http.StatusOK, m)
@@ -278,7 +279,7 @@ func (a *API) importMembers(w http.ResponseWriter, r *http.Request, p *Principal
 		}
 	}
 	for _, id := range report.Disabled {
-		if err := a.revokeSessions(id, bus.MemberDisabled); err != nil {
+		if err := a.memberDisabled(r.Context(), id); err != nil {
 			return err
 		}
 	}
@@ -286,5 +287,17 @@ func (a *API) importMembers(w http.ResponseWriter, r *http.Request, p *Principal
 		report.Errors = []directory.RowError{}
 	}
 	writeJSON(w, http.StatusOK, report)
+	return nil
+}
+
+// memberDisabled cuts a just-disabled member off: tokens revoked, sockets
+// closed on every node, and out of every group with a system message.
+func (a *API) memberDisabled(ctx context.Context, id string) error {
+	if err := a.revokeSessions(id, bus.MemberDisabled); err != nil {
+		return err
+	}
+	if err := a.chat.RemoveFromAllGroups(ctx, id); err != nil {
+		return fmt.Errorf("remove disabled member %s from groups: %w", id, err)
+	}
 	return nil
 }

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	"parley/chat/audit"
+	"parley/chat/conversation"
 	"parley/chat/directory"
+	"parley/chat/messaging"
+	"parley/chat/msglog"
 	"parley/signaling/auth"
 )
 
@@ -44,6 +47,11 @@ const (
 	CodeRateLimited       = "rate_limited"
 	CodeWeakPassword      = "weak_password"
 	CodeInternal          = "internal"
+
+	// Chat codes, the same as the WebSocket's (signaling/chatws).
+	CodeNotMember       = "not_member" // no such conversation, or the caller is not in it
+	CodeDissolved       = "dissolved"
+	CodeMessageTooLarge = "too_large" // a message over its size limit; the body itself was fine
 )
 
 func errorf(status int, code, message string) *Error {
@@ -61,6 +69,9 @@ func toAPIError(err error) *Error {
 	if errors.As(err, &rl) {
 		return &Error{Status: http.StatusTooManyRequests, Code: CodeRateLimited,
 			Message: "too many sign-in attempts for this " + rl.Scope + "; try again later", RetryAfter: rl.RetryAfter}
+	}
+	if ae := chatError(err); ae != nil {
+		return ae
 	}
 	switch {
 	case errors.Is(err, directory.ErrNotFound), errors.Is(err, auth.ErrNotFound):
@@ -89,6 +100,32 @@ func toAPIError(err error) *Error {
 		return errorf(http.StatusBadRequest, CodeWeakPassword, err.Error())
 	}
 	return errorf(http.StatusInternalServerError, CodeInternal, "internal error")
+}
+
+// chatError maps the errors of the chat service, or returns nil. The codes
+// match the WebSocket's, so a client handles a refused send the same way
+// on both. A conversation that does not exist and one the caller is not in
+// answer alike, so ids cannot be probed.
+func chatError(err error) *Error {
+	switch {
+	case errors.Is(err, conversation.ErrNotMember), errors.Is(err, conversation.ErrNotFound):
+		return errorf(http.StatusNotFound, CodeNotMember, "no such conversation, or you are not a member of it")
+	case errors.Is(err, conversation.ErrForbidden):
+		return errorf(http.StatusForbidden, CodeForbidden, err.Error())
+	case errors.Is(err, conversation.ErrDissolved):
+		return errorf(http.StatusConflict, CodeDissolved, err.Error())
+	case errors.Is(err, conversation.ErrLimit):
+		return errorf(http.StatusConflict, CodeLimitReached, err.Error())
+	case errors.Is(err, messaging.ErrTooLarge), errors.Is(err, msglog.ErrTooLarge):
+		return errorf(http.StatusRequestEntityTooLarge, CodeMessageTooLarge, err.Error())
+	case errors.Is(err, messaging.ErrInvalid), errors.Is(err, conversation.ErrInvalid), errors.Is(err, msglog.ErrInvalid):
+		return errorf(http.StatusBadRequest, CodeInvalidArgument, err.Error())
+	case errors.Is(err, conversation.ErrConflict):
+		return errorf(http.StatusConflict, CodeConflict, err.Error())
+	case errors.Is(err, msglog.ErrNotFound):
+		return errorf(http.StatusNotFound, CodeNotFound, err.Error())
+	}
+	return nil
 }
 
 type errorBody struct {

@@ -51,6 +51,25 @@ func (a *API) routeTable() []Route {
 		{Method: "GET", Path: p + "/tags/{id}/members", Policy: Policy{Access: Signed}, Summary: "a tag's members", handle: a.tagMembers},
 		{Method: "POST", Path: p + "/tags/{id}/members", Policy: Policy{Access: Admin, Scope: a.scopeTagMembers}, Summary: "add and remove a tag's members", handle: a.updateTagMembers},
 
+		// Chat conversations. Any member may call these; what they may do
+		// inside a conversation (member, admin, owner) the chat service
+		// decides, and a conversation they are not in answers 404.
+		{Method: "GET", Path: p + "/conversations", Policy: Policy{Access: Signed}, Summary: "the caller's conversations", handle: a.listConversations},
+		{Method: "POST", Path: p + "/conversations", Policy: Policy{Access: Signed}, Summary: "create a group owned by the caller", handle: a.createGroup},
+		{Method: "POST", Path: p + "/conversations/direct", Policy: Policy{Access: Signed}, Summary: "open the caller's direct conversation with a member", handle: a.createDirect},
+		{Method: "GET", Path: p + "/conversations/{id}", Policy: Policy{Access: Signed}, Summary: "one conversation as the caller sees it", handle: a.getConversation},
+		{Method: "PATCH", Path: p + "/conversations/{id}", Policy: Policy{Access: Signed}, Summary: "change a group's settings", handle: a.updateConversation},
+		{Method: "POST", Path: p + "/conversations/{id}/members", Policy: Policy{Access: Signed}, Summary: "add members to a group", handle: a.addConversationMembers},
+		{Method: "DELETE", Path: p + "/conversations/{id}/members/{member}", Policy: Policy{Access: Signed}, Summary: "leave a group, or remove a member from it", handle: a.removeConversationMember},
+		{Method: "PUT", Path: p + "/conversations/{id}/members/{member}/role", Policy: Policy{Access: Signed}, Summary: "make a group member an admin or a plain member", handle: a.setConversationRole},
+		{Method: "PUT", Path: p + "/conversations/{id}/members/{member}/mute", Policy: Policy{Access: Signed}, Summary: "mute or unmute a group member", handle: a.setConversationMute},
+		{Method: "POST", Path: p + "/conversations/{id}/owner", Policy: Policy{Access: Signed}, Summary: "hand a group to another member", handle: a.transferConversationOwner},
+		{Method: "POST", Path: p + "/conversations/{id}/dissolve", Policy: Policy{Access: Signed}, Summary: "dissolve a group", handle: a.dissolveConversation},
+		{Method: "GET", Path: p + "/conversations/{id}/messages", Policy: Policy{Access: Signed}, Summary: "a page of a conversation's messages", handle: a.listMessages},
+		{Method: "POST", Path: p + "/conversations/{id}/messages", Policy: Policy{Access: Signed}, Summary: "send a message", handle: a.sendMessage},
+		{Method: "GET", Path: p + "/conversations/{id}/messages/{seq}/receipts", Policy: Policy{Access: Signed}, Summary: "who has read one of the caller's messages", handle: a.messageReceipts},
+		{Method: "PUT", Path: p + "/conversations/{id}/read", Policy: Policy{Access: Signed}, Summary: "move the caller's read cursor", handle: a.markRead},
+
 		// Administration.
 		{Method: "GET", Path: p + "/audit", Policy: Policy{Access: SuperAdmin}, Summary: "query the audit log", handle: a.queryAudit},
 		{Method: "GET", Path: p + "/apikeys", Policy: Policy{Access: SuperAdmin}, Summary: "list API keys", handle: a.listAPIKeys},

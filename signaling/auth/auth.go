@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"parley/signaling/ratelimit"
 	"parley/storage"
 )
 
@@ -69,23 +70,11 @@ var (
 	ErrLimit = errors.New("limit reached")
 )
 
-// RateLimitError is returned, as a *RateLimitError, by Login when an attempt
-// is throttled. Match it with errors.As into a *RateLimitError; RetryAfter is the wait before the next attempt in the same
-// scope can succeed, for a Retry-After header.
-type RateLimitError struct {
-	RetryAfter time.Duration
-	Scope      string // "account" or "ip"
-}
-
 // Rate limit scopes, the values of RateLimitError.Scope.
 const (
 	ScopeAccount = "account"
 	ScopeIP      = "ip"
 )
-
-func (e *RateLimitError) Error() string {
-	return fmt.Sprintf("too many login attempts (%s); retry after %s", e.Scope, e.RetryAfter)
-}
 
 // Members is what auth needs from the directory. It is defined here, where
 // it is consumed, so auth does not import the directory package.
@@ -93,12 +82,6 @@ type Members interface {
 	// MemberActive reports whether the member exists and is allowed to sign in.
 	// ok=false, err=nil for unknown or disabled members.
 	MemberActive(id string) (ok bool, err error)
-}
-
-// Limit is a token bucket: one token every Every, holding up to Burst.
-type Limit struct {
-	Every time.Duration
-	Burst int
 }
 
 // Config tunes the Service. The zero value of each field means its default.
@@ -125,8 +108,8 @@ type Service struct {
 	refreshTTL time.Duration
 	now        func() time.Time
 
-	perAccount *limiterSet
-	perIP      *limiterSet
+	perAccount *ratelimit.Keyed
+	perIP      *ratelimit.Keyed
 
 	// mu serializes the read-then-write sequences on refresh tokens, the
 	// per-member not-before and API keys, so that a refresh token is rotated
@@ -168,8 +151,8 @@ func New(db *storage.DB, members Members, cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
-	s.perAccount = newLimiterSet(ScopeAccount, perAccount, MaxLimiterEntries)
-	s.perIP = newLimiterSet(ScopeIP, perIP, MaxLimiterEntries)
+	s.perAccount = ratelimit.New(ScopeAccount, perAccount, MaxLimiterEntries)
+	s.perIP = ratelimit.New(ScopeIP, perIP, MaxLimiterEntries)
 
 	if len(cfg.Secret) > 0 {
 		if len(cfg.Secret) < MinSecretLength {

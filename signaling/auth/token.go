@@ -87,14 +87,14 @@ func (s *Service) Login(username, password, ip string) (Tokens, error) {
 // way sign-in does, such as before a password change.
 func (s *Service) CheckLogin(username, password, ip string) error {
 	now := s.now()
-	if err := s.perIP.take(ip, now); err != nil {
+	if err := s.perIP.Take(ip, now); err != nil {
 		return err
 	}
 	// A malformed username matches no member: it counts against the IP but
 	// gets no account bucket, and goes straight to the (dummy) hash.
 	active := false
 	if checkID("member id", username) == nil {
-		if err := s.perAccount.take(username, now); err != nil {
+		if err := s.perAccount.Take(username, now); err != nil {
 			return err
 		}
 		var err error

@@ -12,9 +12,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
-	"github.com/nats-io/nats.go"
 
-	"parley/chat/bus"
 	"parley/signaling/auth"
 )
 
@@ -241,33 +239,6 @@ func (h *Hub) CloseMember(memberID string, code websocket.StatusCode, reason str
 	for _, s := range h.MemberSessions(memberID) {
 		s.Close(code, reason)
 	}
-}
-
-// Subscribe listens for member events from every node and closes the
-// affected sessions here.
-func (h *Hub) Subscribe(nc *nats.Conn) (*nats.Subscription, error) {
-	sub, err := nc.Subscribe(bus.MemberEventsWildcard, func(msg *nats.Msg) {
-		id, err := bus.MemberIDFromSubject(msg.Subject)
-		if err != nil {
-			h.log.Warn("ws: bad member event subject", "subject", msg.Subject, "err", err)
-			return
-		}
-		var ev bus.MemberEvent
-		if err := json.Unmarshal(msg.Data, &ev); err != nil {
-			h.log.Warn("ws: bad member event", "subject", msg.Subject, "err", err)
-			return
-		}
-		switch ev.Type {
-		case bus.MemberDisabled:
-			h.CloseMember(id, CloseMemberDisabled, "account disabled")
-		case bus.MemberRevoked:
-			h.CloseMember(id, CloseTokenExpired, "sessions revoked; sign in again")
-		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("subscribe to member events: %w", err)
-	}
-	return sub, nil
 }
 
 // Shutdown closes every session with 1001 and waits for them to finish, or

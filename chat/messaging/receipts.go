@@ -1,0 +1,183 @@
+package messaging
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"parley/chat/conversation"
+	"parley/chat/msglog"
+)
+
+// MaxReceiptEntries bounds how many of a conversation's newest entries one
+// live receipt flush recounts. Older entries' counts are still answered by
+// Receipts on request.
+const MaxReceiptEntries = 100
+
+// Receipt is who has read one message.
+type Receipt struct {
+	ConversationID string   `json:"conversation_id"`
+	Seq            uint64   `json:"seq"`
+	ReadCount      int      `json:"read_count"`
+	UnreadCount    int      `json:"unread_count"`
+	Readers        []string `json:"readers"`
+	Unreaders      []string `json:"unreaders"`
+}
+
+// ReceiptUpdate is a live update of read counts, sent to a sender's
+// devices for their own messages.
+type ReceiptUpdate struct {
+	ConversationID string         `json:"conversation_id"`
+	Counts         []ReceiptCount `json:"counts"`
+}
+
+// ReceiptCount is the read state of one message.
+type ReceiptCount struct {
+	Seq         uint64 `json:"seq"`
+	ReadCount   int    `json:"read_count"`
+	UnreadCount int    `json:"unread_count"`
+}
+
+// FrameRead tells a member's other devices how far the member has read.
+const FrameRead = "chat.read"
+
+// MarkRead moves memberID's read cursor in convID up to seq (capped at the
+// conversation's last entry; a lower seq changes nothing). The member's
+// other devices learn the new cursor, and the senders of the newly read
+// messages get coalesced receipt updates.
+func (s *Service) MarkRead(memberID, convID string, seq uint64) (conversation.Cursors, error) {
+	if _, err := s.member(convID, memberID); err != nil {
+		return conversation.Cursors{}, err
+	}
+	last, err := s.log.LastSeq(convID)
+	if err != nil {
+		return conversation.Cursors{}, err
+	}
+	before, err := s.convs.Cursors(convID, memberID)
+	if err != nil {
+		return conversation.Cursors{}, err
+	}
+	cur, changed, err := s.convs.AdvanceRead(convID, memberID, min(seq, last))
+	if err != nil || !changed {
+		return cur, err
+	}
+	s.sendToMember(memberID, FrameRead, map[string]any{"conversation_id": convID, "read_seq": cur.Read})
+	s.receipts.note(convID, before.Read+1, cur.Read)
+	return cur, nil
+}
+
+// MarkDelivered moves memberID's delivery cursor, which clients advance as
+// entries reach the device.
+func (s *Service) MarkDelivered(memberID, convID string, seq uint64) (conversation.Cursors, error) {
+	if _, err := s.member(convID, memberID); err != nil {
+		return conversation.Cursors{}, err
+	}
+	last, err := s.log.LastSeq(convID)
+	if err != nil {
+		return conversation.Cursors{}, err
+	}
+	cur, _, err := s.convs.AdvanceDelivered(convID, memberID, min(seq, last))
+	return cur, err
+}
+
+// Receipts says who has read message seq. Only its sender may ask: the
+// read list is the sender's to see.
+func (s *Service) Receipts(memberID, convID string, seq uint64) (Receipt, error) {
+	if _, err := s.member(convID, memberID); err != nil {
+		return Receipt{}, err
+	}
+	e, err := s.log.Get(convID, seq)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if e.SenderID != memberID {
+		return Receipt{}, fmt.Errorf("%w: only the sender of a message sees who read it", conversation.ErrForbidden)
+	}
+	read, unread, err := s.convs.Readers(convID, seq, e.SenderID)
+	if err != nil {
+		return Receipt{}, err
+	}
+	if read == nil {
+		read = []string{}
+	}
+	if unread == nil {
+		unread = []string{}
+	}
+	return Receipt{ConversationID: convID, Seq: seq, ReadCount: len(read), UnreadCount: len(unread), Readers: read, Unreaders: unread}, nil
+}
+
+// receiptCoalescer gathers read-cursor moves per conversation and, once per
+// interval, sends each affected sender one update for their messages.
+type receiptCoalescer struct {
+	s     *Service
+	mu    sync.Mutex
+	dirty map[string]seqRange
+}
+
+type seqRange struct{ lo, hi uint64 }
+
+func newReceiptCoalescer(s *Service) *receiptCoalescer {
+	return &receiptCoalescer{s: s, dirty: map[string]seqRange{}}
+}
+
+func (c *receiptCoalescer) note(convID string, lo, hi uint64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.dirty[convID]; ok {
+		lo, hi = min(lo, r.lo), max(hi, r.hi)
+	}
+	c.dirty[convID] = seqRange{lo, hi}
+}
+
+func (c *receiptCoalescer) run(stop <-chan struct{}, every time.Duration) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-t.C:
+			c.flush()
+		case <-stop:
+			c.flush()
+			return
+		}
+	}
+}
+
+func (c *receiptCoalescer) flush() {
+	c.mu.Lock()
+	dirty := c.dirty
+	c.dirty = map[string]seqRange{}
+	c.mu.Unlock()
+	for convID, r := range dirty {
+		if err := c.flushConversation(convID, r); err != nil {
+			c.s.logger.Warn("chat: receipt update", "conversation", convID, "err", err)
+		}
+	}
+}
+
+// flushConversation recounts the newly read entries (at most the newest
+// MaxReceiptEntries of them) and sends each sender the counts of theirs.
+func (c *receiptCoalescer) flushConversation(convID string, r seqRange) error {
+	if r.hi >= MaxReceiptEntries && r.lo < r.hi-MaxReceiptEntries+1 {
+		r.lo = r.hi - MaxReceiptEntries + 1
+	}
+	entries, err := c.s.log.Read(convID, r.lo, int(r.hi-r.lo+1))
+	if err != nil {
+		return err
+	}
+	bySender := map[string][]ReceiptCount{}
+	for _, e := range entries {
+		if e.Seq > r.hi || e.Type == msglog.TypeSystem {
+			continue
+		}
+		read, unread, err := c.s.convs.Readers(convID, e.Seq, e.SenderID)
+		if err != nil {
+			return err
+		}
+		bySender[e.SenderID] = append(bySender[e.SenderID], ReceiptCount{Seq: e.Seq, ReadCount: len(read), UnreadCount: len(unread)})
+	}
+	for sender, counts := range bySender {
+		c.s.sendToMember(sender, FrameReceipt, ReceiptUpdate{ConversationID: convID, Counts: counts})
+	}
+	return nil
+}
