@@ -327,3 +327,32 @@ func TestDisabledMemberLeavesGroups(t *testing.T) {
 		t.Fatal("disabled member is still in the group")
 	}
 }
+
+// TestChatDeliveryReceipts: when a device reports what reached it, the
+// sender's devices hear the delivery count live, and the receipt query
+// includes it.
+func TestChatDeliveryReceipts(t *testing.T) {
+	f := newChatFixture(t)
+	alice, bob := f.device(t, "alice"), f.device(t, "bob")
+	var ack messaging.Ack
+	alice.call("chat.send", textSend(f.group, "d-1", "did it arrive?"), &ack)
+	bob.waitPushed("chat.message", 1, 5*time.Second)
+	var cur struct {
+		DeliveredSeq uint64 `json:"delivered_seq"`
+		ReadSeq      uint64 `json:"read_seq"`
+	}
+	if typ := bob.call("chat.delivered", map[string]any{"conversation_id": f.group, "seq": ack.Seq}, &cur); typ != "chat.cursors" || cur.DeliveredSeq != ack.Seq || cur.ReadSeq >= ack.Seq {
+		t.Fatalf("chat.delivered answered %s %+v", typ, cur)
+	}
+	live := alice.waitPushed("chat.receipt", 1, 5*time.Second)
+	var upd messaging.ReceiptUpdate
+	json.Unmarshal(live[0].Data, &upd)
+	if len(upd.Counts) != 1 || upd.Counts[0].Seq != ack.Seq || upd.Counts[0].DeliveredCount != 1 || upd.Counts[0].ReadCount != 0 {
+		t.Fatalf("live delivery receipt %s", live[0].Data)
+	}
+	var r messaging.Receipt
+	alice.call("chat.receipts", map[string]any{"conversation_id": f.group, "seq": ack.Seq}, &r)
+	if r.DeliveredCount != 1 || r.ReadCount != 0 || r.UnreadCount != 2 {
+		t.Fatalf("receipt %+v", r)
+	}
+}

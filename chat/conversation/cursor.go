@@ -181,3 +181,65 @@ func (s *Store) Readers(convID string, seq uint64, senderID string) (read, unrea
 	}
 	return read, unread, nil
 }
+
+// MessageRef names one message for ReceiptCounts.
+type MessageRef struct {
+	Seq      uint64
+	SenderID string
+}
+
+// ReceiptCount is how many members have read and received one message, of
+// those who could: members other than its sender who had joined by then.
+type ReceiptCount struct {
+	Seq       uint64
+	Read      int
+	Delivered int
+	Eligible  int
+}
+
+// ReceiptCounts counts readers and receivers of many messages with one
+// prefix scan over the conversation's cursor records: O(members ×
+// messages) simple comparisons, but one pass over storage however many
+// messages are asked about.
+func (s *Store) ReceiptCounts(convID string, msgs []MessageRef) ([]ReceiptCount, error) {
+	if err := checkID("conversation id", convID); err != nil {
+		return nil, err
+	}
+	if _, err := s.load(convID); err != nil {
+		return nil, err
+	}
+	out := make([]ReceiptCount, len(msgs))
+	for i, m := range msgs {
+		out[i].Seq = m.Seq
+	}
+	prefix := cursorPrefix(convID)
+	var bad error
+	err := s.db.ScanPrefix(prefix, func(k, v []byte) bool {
+		member := string(k[len(prefix):])
+		cur, err := decodeCursors(v)
+		if err != nil {
+			bad = fmt.Errorf("cursor %q: %w", k, err)
+			return false
+		}
+		for i, m := range msgs {
+			if member == m.SenderID || cur.JoinedSeq > m.Seq {
+				continue
+			}
+			out[i].Eligible++
+			if cur.Read >= m.Seq {
+				out[i].Read++
+			}
+			if cur.Delivered >= m.Seq {
+				out[i].Delivered++
+			}
+		}
+		return true
+	})
+	if err == nil {
+		err = bad
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receipt counts of %s: %w", convID, err)
+	}
+	return out, nil
+}

@@ -246,3 +246,41 @@ func BenchmarkMemberIDs10k(b *testing.B) {
 		}
 	}
 }
+
+func TestReceiptCounts(t *testing.T) {
+	s, db := newStore(t, Options{})
+	id := NewGroupID()
+	mustGroup(t, s, db, id, "olga", []string{"amy", "bob", "cat"}, 1)
+	commit(t, db, func(b *storage.Batch) error { return s.StageAddMembers(b, id, []string{"eve"}, 10, t0) })
+	for who, seq := range map[string]uint64{"amy": 5, "bob": 3, "eve": 11} {
+		_, _, err := s.AdvanceRead(id, who, seq)
+		mustNil(t, err)
+	}
+	_, _, err := s.AdvanceDelivered(id, "cat", 12)
+	mustNil(t, err)
+
+	got, err := s.ReceiptCounts(id, []MessageRef{{5, "olga"}, {4, "amy"}, {11, "olga"}})
+	mustNil(t, err)
+	want := []ReceiptCount{
+		// seq 5 by olga: amy read it (so received it), cat received it;
+		// eve joined at 10, too late to count.
+		{Seq: 5, Read: 1, Delivered: 2, Eligible: 3},
+		// seq 4 by amy: bob's cursors stop at 3; only cat received it.
+		{Seq: 4, Read: 0, Delivered: 1, Eligible: 3},
+		// seq 11 by olga: eve read it, cat received it.
+		{Seq: 11, Read: 1, Delivered: 2, Eligible: 4},
+	}
+	for i := range want {
+		if got[i] != want[i] {
+			t.Errorf("message %d: got %+v, want %+v", i, got[i], want[i])
+		}
+	}
+	// The counts agree with Readers.
+	read, unread, err := s.Readers(id, 5, "olga")
+	mustNil(t, err)
+	if len(read) != got[0].Read || len(read)+len(unread) != got[0].Eligible {
+		t.Fatalf("Readers says %d of %d", len(read), len(read)+len(unread))
+	}
+	_, err = s.ReceiptCounts("g_missing", nil)
+	wantErr(t, err, ErrNotFound)
+}

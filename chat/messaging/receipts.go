@@ -20,6 +20,7 @@ type Receipt struct {
 	Seq            uint64   `json:"seq"`
 	ReadCount      int      `json:"read_count"`
 	UnreadCount    int      `json:"unread_count"`
+	DeliveredCount int      `json:"delivered_count"`
 	Readers        []string `json:"readers"`
 	Unreaders      []string `json:"unreaders"`
 }
@@ -31,11 +32,12 @@ type ReceiptUpdate struct {
 	Counts         []ReceiptCount `json:"counts"`
 }
 
-// ReceiptCount is the read state of one message.
+// ReceiptCount is the read and delivery state of one message.
 type ReceiptCount struct {
-	Seq         uint64 `json:"seq"`
-	ReadCount   int    `json:"read_count"`
-	UnreadCount int    `json:"unread_count"`
+	Seq            uint64 `json:"seq"`
+	ReadCount      int    `json:"read_count"`
+	UnreadCount    int    `json:"unread_count"`
+	DeliveredCount int    `json:"delivered_count"`
 }
 
 // FrameRead tells a member's other devices how far the member has read.
@@ -67,7 +69,8 @@ func (s *Service) MarkRead(memberID, convID string, seq uint64) (conversation.Cu
 }
 
 // MarkDelivered moves memberID's delivery cursor, which clients advance as
-// entries reach the device.
+// entries reach the device. Senders hear the new delivery counts in the
+// same coalesced updates as read counts.
 func (s *Service) MarkDelivered(memberID, convID string, seq uint64) (conversation.Cursors, error) {
 	if _, err := s.member(convID, memberID); err != nil {
 		return conversation.Cursors{}, err
@@ -76,8 +79,16 @@ func (s *Service) MarkDelivered(memberID, convID string, seq uint64) (conversati
 	if err != nil {
 		return conversation.Cursors{}, err
 	}
-	cur, _, err := s.convs.AdvanceDelivered(convID, memberID, min(seq, last))
-	return cur, err
+	before, err := s.convs.Cursors(convID, memberID)
+	if err != nil {
+		return conversation.Cursors{}, err
+	}
+	cur, changed, err := s.convs.AdvanceDelivered(convID, memberID, min(seq, last))
+	if err != nil || !changed {
+		return cur, err
+	}
+	s.receipts.note(convID, before.Delivered+1, cur.Delivered)
+	return cur, nil
 }
 
 // Receipts says who has read message seq. Only its sender may ask: the
@@ -97,13 +108,20 @@ func (s *Service) Receipts(memberID, convID string, seq uint64) (Receipt, error)
 	if err != nil {
 		return Receipt{}, err
 	}
+	counts, err := s.convs.ReceiptCounts(convID, []conversation.MessageRef{{Seq: seq, SenderID: e.SenderID}})
+	if err != nil {
+		return Receipt{}, err
+	}
 	if read == nil {
 		read = []string{}
 	}
 	if unread == nil {
 		unread = []string{}
 	}
-	return Receipt{ConversationID: convID, Seq: seq, ReadCount: len(read), UnreadCount: len(unread), Readers: read, Unreaders: unread}, nil
+	return Receipt{
+		ConversationID: convID, Seq: seq, ReadCount: len(read), UnreadCount: len(unread),
+		DeliveredCount: counts[0].Delivered, Readers: read, Unreaders: unread,
+	}, nil
 }
 
 // receiptCoalescer gathers read-cursor moves per conversation and, once per
@@ -155,8 +173,9 @@ func (c *receiptCoalescer) flush() {
 	}
 }
 
-// flushConversation recounts the newly read entries (at most the newest
-// MaxReceiptEntries of them) and sends each sender the counts of theirs.
+// flushConversation recounts the newly read or received entries (at most
+// the newest MaxReceiptEntries of them) with one scan of the members'
+// cursors, and sends each sender the counts of theirs.
 func (c *receiptCoalescer) flushConversation(convID string, r seqRange) error {
 	if r.hi >= MaxReceiptEntries && r.lo < r.hi-MaxReceiptEntries+1 {
 		r.lo = r.hi - MaxReceiptEntries + 1
@@ -165,16 +184,25 @@ func (c *receiptCoalescer) flushConversation(convID string, r seqRange) error {
 	if err != nil {
 		return err
 	}
-	bySender := map[string][]ReceiptCount{}
+	var refs []conversation.MessageRef
 	for _, e := range entries {
-		if e.Seq > r.hi || e.Type == msglog.TypeSystem {
-			continue
+		if e.Seq <= r.hi && e.Type != msglog.TypeSystem {
+			refs = append(refs, conversation.MessageRef{Seq: e.Seq, SenderID: e.SenderID})
 		}
-		read, unread, err := c.s.convs.Readers(convID, e.Seq, e.SenderID)
-		if err != nil {
-			return err
-		}
-		bySender[e.SenderID] = append(bySender[e.SenderID], ReceiptCount{Seq: e.Seq, ReadCount: len(read), UnreadCount: len(unread)})
+	}
+	if len(refs) == 0 {
+		return nil
+	}
+	counts, err := c.s.convs.ReceiptCounts(convID, refs)
+	if err != nil {
+		return err
+	}
+	bySender := map[string][]ReceiptCount{}
+	for i, n := range counts {
+		sender := refs[i].SenderID
+		bySender[sender] = append(bySender[sender], ReceiptCount{
+			Seq: n.Seq, ReadCount: n.Read, UnreadCount: n.Eligible - n.Read, DeliveredCount: n.Delivered,
+		})
 	}
 	for sender, counts := range bySender {
 		c.s.sendToMember(sender, FrameReceipt, ReceiptUpdate{ConversationID: convID, Counts: counts})
