@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -354,5 +355,65 @@ func TestChatDeliveryReceipts(t *testing.T) {
 	alice.call("chat.receipts", map[string]any{"conversation_id": f.group, "seq": ack.Seq}, &r)
 	if r.DeliveredCount != 1 || r.ReadCount != 0 || r.UnreadCount != 2 {
 		t.Fatalf("receipt %+v", r)
+	}
+}
+
+// TestChatSlowConsumerIsCutOff: a device that stops reading fills only its
+// own bounded queue; the server closes it with 4008, and every other device
+// still gets every message, in order. (How much a slow device costs the
+// others' latency is measured by the load generator, not asserted here.)
+func TestChatSlowConsumerIsCutOff(t *testing.T) {
+	cfg := testConfig(t, t.TempDir())
+	cfg.Limits.WSSendQueue = 64
+	srv := startServer(t, cfg)
+	ctx := context.Background()
+	ids := []string{"s0", "s1", "s2", "s3", "slow"}
+	tokens := map[string]string{}
+	for _, id := range ids {
+		if _, err := srv.Directory().CreateMember(sys, directory.Member{ID: id, Name: id, Departments: []string{"1"}}); err != nil {
+			t.Fatal(err)
+		}
+		tok, _ := srv.Auth().IssueAccess(id, time.Hour)
+		tokens[id] = tok.AccessToken
+	}
+	g, err := srv.Chat().CreateGroup(ctx, "s0", messaging.GroupSpec{Name: "firehose", Members: ids[1:]})
+	if err != nil {
+		t.Fatal(err)
+	}
+	readers := map[string]*wsClient{}
+	for _, id := range ids[:4] {
+		readers[id] = newWSClient(t, srv.URL, tokens[id])
+	}
+	slow := dialWS(t, srv.URL, tokens["slow"]) // never reads
+	_ = slow
+
+	// 16 MiB of messages: more than the kernel buffers a stalled socket.
+	const n = 2000
+	text := strings.Repeat("x", 8<<10)
+	for i := 0; i < n; i++ {
+		if _, err := srv.Chat().Send(ctx, ids[i%4], messaging.SendRequest{
+			ConversationID: g.ID, ClientMsgID: fmt.Sprintf("f-%d", i), Type: "text",
+			Body: json.RawMessage(`{"text":"` + text + `"}`),
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for id, c := range readers {
+		got := c.waitPushed("chat.message", n, 30*time.Second)
+		for i, m := range got {
+			if e := entryOf(t, m); e.Seq != uint64(i+2) {
+				t.Fatalf("%s: message %d has seq %d", id, i, e.Seq)
+			}
+		}
+	}
+	deadline := time.Now().Add(15 * time.Second)
+	for len(srv.Hub().MemberSessions("slow")) != 0 {
+		if time.Now().After(deadline) {
+			t.Fatal("the stalled device is still connected")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if n := srv.Hub().Count(); n != 4 {
+		t.Fatalf("%d sessions left, want the 4 readers", n)
 	}
 }

@@ -2,10 +2,10 @@ package conversation
 
 import (
 	"fmt"
-	"net/url"
 	"strings"
-	"unicode"
 	"unicode/utf8"
+
+	"parley/chat/fields"
 )
 
 // invalidf wraps ErrInvalid with the field at fault: "invalid name: ...".
@@ -78,44 +78,22 @@ func cleanName(s string) (string, error) {
 // cleanText trims s and checks its length and characters. Empty is
 // allowed. multiline admits newlines and tabs.
 func cleanText(field, s string, maxRunes int, multiline bool) (string, error) {
-	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) {
-		return "", invalidf(field, "is not valid UTF-8")
+	v, err := fields.Text(s, maxRunes, multiline, "")
+	if err != nil {
+		return "", invalidf(field, "%v", err)
 	}
-	if n := utf8.RuneCountInString(s); n > maxRunes {
-		return "", invalidf(field, "has %d characters, the limit is %d", n, maxRunes)
-	}
-	for _, r := range s {
-		if multiline && (r == '\n' || r == '\t') {
-			continue
-		}
-		if unicode.IsControl(r) {
-			return "", invalidf(field, "must not contain control characters")
-		}
-	}
-	return s, nil
+	return v, nil
 }
 
 // cleanAvatarURL accepts an http(s) URL or a server-relative path; other
 // schemes (javascript:, data:) are refused because clients render it.
 // Empty is allowed.
 func cleanAvatarURL(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", nil
-	}
-	if len(s) > MaxAvatarURLBytes {
-		return "", invalidf("avatar_url", "is longer than %d bytes", MaxAvatarURLBytes)
-	}
-	u, err := url.Parse(s)
+	v, err := fields.AvatarURL(s, MaxAvatarURLBytes)
 	if err != nil {
 		return "", invalidf("avatar_url", "%v", err)
 	}
-	relative := u.Scheme == "" && u.Host == "" && strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//")
-	if !relative && u.Scheme != "http" && u.Scheme != "https" {
-		return "", invalidf("avatar_url", "must be an http(s) URL or a path starting with /")
-	}
-	return s, nil
+	return v, nil
 }
 
 // cleanSettings trims and validates the free-text settings of a group in

@@ -3,11 +3,10 @@ package directory
 import (
 	"fmt"
 	"net/mail"
-	"net/url"
 	"regexp"
 	"strings"
-	"unicode"
-	"unicode/utf8"
+
+	"parley/chat/fields"
 )
 
 // Limits. Each is enforced with ErrInvalid naming the field.
@@ -79,25 +78,11 @@ func cleanName(field, s, forbid string) (string, error) {
 
 // cleanText trims s and checks its length and characters. Empty is allowed.
 func cleanText(field, s string, maxRunes int, forbid string, multiline bool) (string, error) {
-	s = strings.TrimSpace(s)
-	if !utf8.ValidString(s) {
-		return "", invalidf(field, "is not valid UTF-8")
+	v, err := fields.Text(s, maxRunes, multiline, forbid)
+	if err != nil {
+		return "", invalidf(field, "%v", err)
 	}
-	if n := utf8.RuneCountInString(s); n > maxRunes {
-		return "", invalidf(field, "has %d characters, the limit is %d", n, maxRunes)
-	}
-	for _, r := range s {
-		if multiline && (r == '\n' || r == '\t') {
-			continue
-		}
-		if unicode.IsControl(r) {
-			return "", invalidf(field, "must not contain control characters")
-		}
-		if strings.ContainsRune(forbid, r) {
-			return "", invalidf(field, "must not contain %q", r)
-		}
-	}
-	return s, nil
+	return v, nil
 }
 
 // cleanMobile trims and checks a mobile number. Empty is allowed.
@@ -132,22 +117,11 @@ func emailKey(email string) string { return strings.ToLower(email) }
 // cleanAvatarURL accepts an http(s) URL or a server-relative path; other
 // schemes (javascript:, data:) are refused because clients render it.
 func cleanAvatarURL(s string) (string, error) {
-	s = strings.TrimSpace(s)
-	if s == "" {
-		return "", nil
-	}
-	if len(s) > MaxAvatarURLBytes {
-		return "", invalidf("avatar_url", "is longer than %d bytes", MaxAvatarURLBytes)
-	}
-	u, err := url.Parse(s)
+	v, err := fields.AvatarURL(s, MaxAvatarURLBytes)
 	if err != nil {
 		return "", invalidf("avatar_url", "%v", err)
 	}
-	relative := u.Scheme == "" && u.Host == "" && strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//")
-	if !relative && u.Scheme != "http" && u.Scheme != "https" {
-		return "", invalidf("avatar_url", "must be an http(s) URL or a path starting with /")
-	}
-	return s, nil
+	return v, nil
 }
 
 func checkGender(g string) error {

@@ -48,18 +48,7 @@ const FrameRead = "chat.read"
 // other devices learn the new cursor, and the senders of the newly read
 // messages get coalesced receipt updates.
 func (s *Service) MarkRead(memberID, convID string, seq uint64) (conversation.Cursors, error) {
-	if _, err := s.member(convID, memberID); err != nil {
-		return conversation.Cursors{}, err
-	}
-	last, err := s.log.LastSeq(convID)
-	if err != nil {
-		return conversation.Cursors{}, err
-	}
-	before, err := s.convs.Cursors(convID, memberID)
-	if err != nil {
-		return conversation.Cursors{}, err
-	}
-	cur, changed, err := s.convs.AdvanceRead(convID, memberID, min(seq, last))
+	before, cur, changed, err := s.moveCursor(memberID, convID, seq, s.convs.AdvanceRead)
 	if err != nil || !changed {
 		return cur, err
 	}
@@ -72,23 +61,31 @@ func (s *Service) MarkRead(memberID, convID string, seq uint64) (conversation.Cu
 // entries reach the device. Senders hear the new delivery counts in the
 // same coalesced updates as read counts.
 func (s *Service) MarkDelivered(memberID, convID string, seq uint64) (conversation.Cursors, error) {
-	if _, err := s.member(convID, memberID); err != nil {
-		return conversation.Cursors{}, err
-	}
-	last, err := s.log.LastSeq(convID)
-	if err != nil {
-		return conversation.Cursors{}, err
-	}
-	before, err := s.convs.Cursors(convID, memberID)
-	if err != nil {
-		return conversation.Cursors{}, err
-	}
-	cur, changed, err := s.convs.AdvanceDelivered(convID, memberID, min(seq, last))
+	before, cur, changed, err := s.moveCursor(memberID, convID, seq, s.convs.AdvanceDelivered)
 	if err != nil || !changed {
 		return cur, err
 	}
 	s.receipts.note(convID, before.Delivered+1, cur.Delivered)
 	return cur, nil
+}
+
+// moveCursor is the shared path of MarkRead and MarkDelivered: check
+// membership, cap seq at the last entry, and move one cursor with advance.
+func (s *Service) moveCursor(memberID, convID string, seq uint64,
+	advance func(convID, memberID string, seq uint64) (conversation.Cursors, bool, error),
+) (before, after conversation.Cursors, changed bool, err error) {
+	if _, err := s.member(convID, memberID); err != nil {
+		return before, after, false, err
+	}
+	last, err := s.log.LastSeq(convID)
+	if err != nil {
+		return before, after, false, err
+	}
+	if before, err = s.convs.Cursors(convID, memberID); err != nil {
+		return before, after, false, err
+	}
+	after, changed, err = advance(convID, memberID, min(seq, last))
+	return before, after, changed, err
 }
 
 // Receipts says who has read message seq. Only its sender may ask: the
