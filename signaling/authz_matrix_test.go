@@ -12,6 +12,7 @@ import (
 
 	"parley/chat/directory"
 	"parley/chat/messaging"
+	"parley/chat/quickreply"
 )
 
 // role is one column of the authorization matrix.
@@ -357,6 +358,79 @@ func matrixRows() []matrixRow {
 			id, _ := f.chatGroup(r)
 			return matrixRequest{path: "/api/v1/conversations/" + id + "/read", body: `{"seq":1}`}
 		}},
+		{route: "POST /api/v1/conversations/{id}/messages/{seq}/recall", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, seq := f.chatMessage(r) // the caller sent it and owns the group
+			return matrixRequest{path: fmt.Sprintf("/api/v1/conversations/%s/messages/%d/recall", id, seq)}
+		}},
+		{route: "POST /api/v1/conversations/{id}/forward", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			from, seq := f.chatMessage(r)
+			to, _ := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + to + "/forward",
+				body: fmt.Sprintf(`{"from_conversation_id":%q,"seqs":[%d],"client_msg_id":%q}`, from, seq, f.unique("fw"))}
+		}},
+
+		// Files: members of the conversation, whatever their directory role.
+		{route: "POST /api/v1/conversations/{id}/files", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, _ := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/files?name=notes.txt", body: "meeting notes", contentType: "text/plain"}
+		}},
+		{route: "GET /api/v1/files/{id}", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			convID, _ := f.chatGroup(r)
+			owner := f.caller
+			if r == anonymous {
+				owner = BootstrapAdminID // anyone: the request fails with 401 first
+			}
+			m, err := f.srv.files.Put(convID, owner, "notes.txt", strings.NewReader("meeting notes"))
+			if err != nil {
+				f.t.Fatal(err)
+			}
+			return matrixRequest{path: "/api/v1/files/" + m.ID}
+		}},
+
+		// Quick replies: personal ones are the caller's own; the
+		// enterprise library is changed by super admins only.
+		{route: "GET /api/v1/quick-replies", allowed: signedIn, prepare: staticPath("/api/v1/quick-replies")},
+		{route: "POST /api/v1/quick-replies/personal/categories", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/personal/categories", body: `{"name":"Greetings"}`}
+		}},
+		{route: "PATCH /api/v1/quick-replies/personal/categories/{id}", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/personal/categories/" + f.quickReplyCategory(r, quickreply.Personal), body: `{"order":2}`}
+		}},
+		{route: "DELETE /api/v1/quick-replies/personal/categories/{id}", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/personal/categories/" + f.quickReplyCategory(r, quickreply.Personal)}
+		}},
+		{route: "POST /api/v1/quick-replies/personal/items", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/personal/items",
+				body: fmt.Sprintf(`{"category_id":%q,"title":"Hi","content":"Hello there"}`, f.quickReplyCategory(r, quickreply.Personal))}
+		}},
+		{route: "PATCH /api/v1/quick-replies/personal/items/{id}", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/personal/items/" + f.quickReplyItem(r, quickreply.Personal), body: `{"title":"Hey"}`}
+		}},
+		{route: "DELETE /api/v1/quick-replies/personal/items/{id}", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/personal/items/" + f.quickReplyItem(r, quickreply.Personal)}
+		}},
+		{route: "POST /api/v1/quick-replies/enterprise/categories", allowed: supers, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/enterprise/categories", body: `{"name":"After-sales"}`}
+		}},
+		{route: "PATCH /api/v1/quick-replies/enterprise/categories/{id}", allowed: supers, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/enterprise/categories/" + f.quickReplyCategory(r, quickreply.Enterprise), body: `{"name":"Support"}`}
+		}},
+		{route: "DELETE /api/v1/quick-replies/enterprise/categories/{id}", allowed: supers, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/enterprise/categories/" + f.quickReplyCategory(r, quickreply.Enterprise)}
+		}},
+		{route: "POST /api/v1/quick-replies/enterprise/items", allowed: supers, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/enterprise/items",
+				body: fmt.Sprintf(`{"category_id":%q,"title":"Refunds","content":"Within 7 days."}`, f.quickReplyCategory(r, quickreply.Enterprise))}
+		}},
+		{route: "PATCH /api/v1/quick-replies/enterprise/items/{id}", allowed: supers, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/enterprise/items/" + f.quickReplyItem(r, quickreply.Enterprise), body: `{"order":1}`}
+		}},
+		{route: "DELETE /api/v1/quick-replies/enterprise/items/{id}", allowed: supers, prepare: func(f *matrixFixture, r role) matrixRequest {
+			return matrixRequest{path: "/api/v1/quick-replies/enterprise/items/" + f.quickReplyItem(r, quickreply.Enterprise)}
+		}},
+
+		// Presence.
+		{route: "GET /api/v1/presence", allowed: signedIn, prepare: staticPath("/api/v1/presence?members=admin,nobody")},
 
 		{route: "GET /api/v1/audit", allowed: supers, prepare: staticPath("/api/v1/audit?limit=5")},
 		{route: "GET /api/v1/apikeys", allowed: supers, prepare: staticPath("/api/v1/apikeys")},

@@ -6,7 +6,9 @@ import (
 
 	"parley/chat/bus"
 	"parley/chat/directory"
+	"parley/chat/files"
 	"parley/chat/msglog"
+	"parley/chat/urgent"
 )
 
 // Config is everything `parley serve` can be told. cmd/parley fills it from
@@ -96,6 +98,16 @@ type ChatConfig struct {
 	// all their devices on a node.
 	SendPerSecond int `yaml:"send_per_second"`
 	SendBurst     int `yaml:"send_burst"`
+	// RecallWindow is how long after sending a member may recall their
+	// own message; group owners and admins may recall at any time.
+	RecallWindow time.Duration `yaml:"recall_window"`
+	// UrgentInterval and UrgentMaxRepeats are how often, and how many
+	// times, an urgent message reminds those who have not read it when
+	// the sender does not say.
+	UrgentInterval   time.Duration `yaml:"urgent_interval"`
+	UrgentMaxRepeats int           `yaml:"urgent_max_repeats"`
+	// MaxFileBytes caps one uploaded file.
+	MaxFileBytes int64 `yaml:"max_file_bytes"`
 }
 
 // StorageConfig tunes Pebble.
@@ -125,10 +137,14 @@ func DefaultConfig() Config {
 			WSPingInterval: 20 * time.Second,
 		},
 		Chat: ChatConfig{
-			MaxTextBytes:    16 << 10,
-			MaxGroupMembers: 2000,
-			SendPerSecond:   50,
-			SendBurst:       200,
+			MaxTextBytes:     16 << 10,
+			MaxGroupMembers:  2000,
+			SendPerSecond:    50,
+			SendBurst:        200,
+			RecallWindow:     24 * time.Hour,
+			UrgentInterval:   5 * time.Minute,
+			UrgentMaxRepeats: 3,
+			MaxFileBytes:     files.DefaultMaxBytes,
 		},
 		Storage: StorageConfig{CacheBytes: 64 << 20},
 	}
@@ -173,6 +189,14 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chat.max_group_members: must be at least 2")
 	case c.Chat.SendPerSecond < 1 || c.Chat.SendBurst < 1:
 		return fmt.Errorf("chat: send_per_second and send_burst must be at least 1")
+	case c.Chat.RecallWindow < time.Second:
+		return fmt.Errorf("chat.recall_window: %s is shorter than a second", c.Chat.RecallWindow)
+	case c.Chat.UrgentInterval < urgent.MinInterval || c.Chat.UrgentInterval > urgent.MaxInterval || c.Chat.UrgentInterval%time.Minute != 0:
+		return fmt.Errorf("chat.urgent_interval: %s is not a whole number of minutes from %s to %s", c.Chat.UrgentInterval, urgent.MinInterval, urgent.MaxInterval)
+	case c.Chat.UrgentMaxRepeats < 1 || c.Chat.UrgentMaxRepeats > urgent.MaxRepeats:
+		return fmt.Errorf("chat.urgent_max_repeats: %d is outside 1..%d", c.Chat.UrgentMaxRepeats, urgent.MaxRepeats)
+	case c.Chat.MaxFileBytes < 1:
+		return fmt.Errorf("chat.max_file_bytes: must be at least 1")
 	}
 	return nil
 }

@@ -20,8 +20,12 @@ import (
 	"parley/chat/conversation"
 	"parley/chat/directory"
 	"parley/chat/fanout"
+	"parley/chat/files"
 	"parley/chat/messaging"
 	"parley/chat/msglog"
+	"parley/chat/presence"
+	"parley/chat/quickreply"
+	"parley/chat/urgent"
 	"parley/signaling/api"
 	"parley/signaling/auth"
 	"parley/signaling/chatws"
@@ -53,10 +57,15 @@ type Server struct {
 	convs   *conversation.Store
 	fan     *fanout.Fanout
 	chat    *messaging.Service
+	files   *files.Store
 	hub     *ws.Hub
 	api     *api.API
 	metrics *metrics
 	handler http.Handler
+
+	quickReplies *quickreply.Store
+	presence     *presence.Tracker
+	urgent       *urgent.Scheduler
 
 	memberSub *nats.Subscription
 	closeOnce sync.Once
@@ -116,14 +125,38 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 		OriginPatterns: cfg.AllowedOrigins,
 	}, s.auth, members, logger)
 	s.hub.OnCount(func(n int) { s.metrics.wsSessions.Set(float64(n)) })
+	s.presence, err = presence.Start(s.bus.Conn(), s.db, presence.Options{NodeName: presenceNodeName(cfg), Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("start presence: %w", err)
+	}
+	registerPresence(s.hub, s.presence, logger)
+	s.quickReplies = quickreply.New(s.db, s.audit, quickreply.Limits{})
 	s.fan = fanout.New(s.bus.Conn(), s.hub, s.convs, logger)
 	s.hub.OnSession(
-		func(sess *ws.Session) error { return s.fan.SessionOpened(sess.MemberID()) },
-		func(sess *ws.Session) { s.fan.SessionClosed(sess.MemberID()) },
+		func(sess *ws.Session) error {
+			s.presence.SessionOpened(sess.MemberID())
+			return s.fan.SessionOpened(sess.MemberID())
+		},
+		func(sess *ws.Session) {
+			s.fan.SessionClosed(sess.MemberID())
+			s.presence.Unwatch(sess)
+			s.presence.SessionClosed(sess.MemberID())
+		},
 	)
 	limits := messaging.DefaultLimits()
 	limits.MaxTextBytes = cfg.Chat.MaxTextBytes
+	limits.RecallWindow = cfg.Chat.RecallWindow
+	limits.UrgentInterval, limits.UrgentMaxRepeats = cfg.Chat.UrgentInterval, cfg.Chat.UrgentMaxRepeats
 	s.chat = messaging.New(s.msgs, s.convs, s.fan, members, memberEvents{s.bus.Conn()}, limits, logger)
+	s.chat.SetStorage(s.db)
+	s.urgent = urgent.New(s.db, s.convs, s.chat, urgent.Options{Logger: logger})
+	s.chat.SetUrgent(s.urgent)
+	s.urgent.Start()
+	s.files, err = files.New(s.db, files.Options{MaxBytes: cfg.Chat.MaxFileBytes})
+	if err != nil {
+		return nil, fmt.Errorf("open file store: %w", err)
+	}
+	s.chat.SetFiles(s.files)
 	chatws.Register(s.hub, s.chat, chatws.Config{SendPerSecond: cfg.Chat.SendPerSecond, SendBurst: cfg.Chat.SendBurst}, logger)
 	s.memberSub, err = subscribeMemberEvents(s.bus.Conn(), s.hub, s.fan, logger)
 	if err != nil {
@@ -135,8 +168,12 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 		Auth:      s.auth,
 		Events:    s.bus.Conn(),
 		Messaging: s.chat,
+		Files:     s.files,
 		Limits:    api.Limits{MaxBodyBytes: cfg.Limits.MaxBodyBytes, MaxImportBytes: cfg.Limits.MaxImportBytes},
 		Logger:    logger,
+
+		QuickReplies: s.quickReplies,
+		Presence:     s.presence,
 	})
 	s.handler = s.routes()
 	return s, nil
@@ -316,6 +353,9 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		var errs []error
+		if s.urgent != nil {
+			s.urgent.Close() // it sends through the chat service
+		}
 		if s.chat != nil {
 			s.chat.Close()
 		}
@@ -323,6 +363,9 @@ func (s *Server) Close() error {
 			if err := s.msgs.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close message log: %w", err))
 			}
+		}
+		if s.presence != nil {
+			s.presence.Close()
 		}
 		if s.memberSub != nil {
 			_ = s.memberSub.Unsubscribe()

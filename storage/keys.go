@@ -39,6 +39,16 @@ import "encoding/binary"
 // | chat/member-conv/      | member id / conv id              | empty (reverse index)         |
 // | chat/cursor/           | conv id / member id              | 3 uvarints: read, delivered,  |
 // |                        |                                  | joined seq (not JSON)         |
+// | files/                 | file id                          | files.Meta                    |
+// | chat/recalled/         | conv id / seq BE8                | seq of the recall entry, BE8  |
+// | chat/urgent/           | due unix ms BE8 / conv id /      | urgent.Item without its key   |
+// |                        | seq BE8                          | fields                        |
+// | presence/last-seen/    | member id                        | unix millis, 8-byte BE        |
+// | quickreply/seq         | (none)                           | last issued id, 8-byte BE     |
+// | quickreply/ent-cat/    | category id                      | quickreply.Category           |
+// | quickreply/ent-item/   | item id                          | quickreply.Item               |
+// | quickreply/cat/        | member id / category id          | quickreply.Category           |
+// | quickreply/item/       | member id / item id              | quickreply.Item               |
 
 // KeySchemaVersion holds the on-disk schema version.
 var KeySchemaVersion = []byte("meta/schema")
@@ -93,6 +103,39 @@ const (
 	PrefixChatConvMember   = "chat/conv-member/"
 	PrefixChatMemberConv   = "chat/member-conv/"
 	PrefixChatCursor       = "chat/cursor/"
+)
+
+// PrefixFile holds the metadata of uploaded files (chat/files); the bytes
+// live in the data directory's files/ folder, not in Pebble.
+const PrefixFile = "files/"
+
+// PrefixChatRecalled marks recalled messages (chat/messaging): one key
+// per recalled entry, written in the same commit as the recall entry, so
+// "is seq N recalled?" is one point read instead of a scan of the log.
+const PrefixChatRecalled = "chat/recalled/"
+
+// PrefixChatUrgent is the re-notify schedule of urgent messages
+// (chat/urgent), ordered by due time so the next one due is the first key.
+// The due time comes first; the conversation id sits between two
+// fixed-width integers, so the key splits by position.
+const PrefixChatUrgent = "chat/urgent/"
+
+// PrefixPresenceLastSeen holds, per member, when the member was last seen
+// online (chat/presence). It is the only stored part of presence; online
+// state itself lives in memory and on the bus.
+const PrefixPresenceLastSeen = "presence/last-seen/"
+
+// KeyQuickReplySeq holds the last quick-reply id issued (chat/quickreply);
+// categories and items share the sequence.
+var KeyQuickReplySeq = []byte("quickreply/seq")
+
+// Quick-reply prefixes (chat/quickreply): enterprise categories and items,
+// visible to everyone, and each member's personal ones under their id.
+const (
+	PrefixQuickReplyEntCategory = "quickreply/ent-cat/"
+	PrefixQuickReplyEntItem     = "quickreply/ent-item/"
+	PrefixQuickReplyCategory    = "quickreply/cat/"
+	PrefixQuickReplyItem        = "quickreply/item/"
 )
 
 // Key joins a prefix and string components with '/' between components.

@@ -77,3 +77,19 @@ const inboxPrefix = "parley.inbox."
 func InboxSubject(memberID string) string {
 	return inboxPrefix + subjectToken.EncodeToString([]byte(memberID))
 }
+
+// presencePrefix starts every presence subject.
+const presencePrefix = "parley.presence."
+
+// PresenceWildcard matches the presence subject of every node.
+const PresenceWildcard = presencePrefix + "*"
+
+// PresenceSubject is "parley.presence.<encoded node>": the presence
+// changes and heartbeats of one node (chat/presence). Every node
+// subscribes to PresenceWildcard. Both kinds travel on the node's one
+// subject because NATS keeps one publisher's messages in order only per
+// subscription: a heartbeat must never overtake the "offline" change that
+// followed it. node must not be empty.
+func PresenceSubject(node string) string {
+	return presencePrefix + subjectToken.EncodeToString([]byte(node))
+}

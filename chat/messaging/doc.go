@@ -13,6 +13,11 @@
 // a "system" entry whose commit also writes the membership change, so the
 // log and the member list never disagree, even across a crash.
 //
+// Recalls, forwards and urgent reminders are entries too: a recall marks
+// its original with a key written in the same commit, a forward copies the
+// items it carries, and an urgent message schedules its reminders (package
+// urgent) in the commit that stores it.
+//
 // The bus may drop frames. Every frame that carries a log entry carries its
 // sequence number, and clients pull what they miss (Pull, Sync).
 package messaging

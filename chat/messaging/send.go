@@ -49,6 +49,11 @@ type SendRequest struct {
 	ClientMsgID    string          `json:"client_msg_id"`
 	Type           string          `json:"type"`
 	Body           json.RawMessage `json:"body"`
+	// Confidential (保密消息) marks a message that may not be forwarded.
+	Confidential bool `json:"confidential,omitempty"`
+	// Urgent (强制提醒) makes the message remind the members who have not
+	// read it; see UrgentSpec.
+	Urgent *UrgentSpec `json:"urgent,omitempty"`
 }
 
 // Ack answers a send once the message is durable.
@@ -67,7 +72,14 @@ func (s *Service) Send(ctx context.Context, sender string, req SendRequest) (Ack
 	if req.ClientMsgID == "" {
 		return Ack{}, fmt.Errorf("%w: client_msg_id is required", ErrInvalid)
 	}
+	if err := checkReservedID(req.ClientMsgID); err != nil {
+		return Ack{}, err
+	}
 	body, err := s.checkSend(req, sender)
+	var d msglog.Draft
+	if err == nil {
+		d, err = s.draft(req, sender, body) // merges the confidential and urgent flags
+	}
 	if err != nil {
 		// A resend of a stored message gets its original ack even if the
 		// sender could not send it now (muted since, limits lowered).
@@ -78,13 +90,7 @@ func (s *Service) Send(ctx context.Context, sender string, req SendRequest) (Ack
 		}
 		return Ack{}, err
 	}
-	e, dup, err := s.log.Append(ctx, msglog.Draft{
-		ConversationID: req.ConversationID,
-		SenderID:       sender,
-		ClientMsgID:    req.ClientMsgID,
-		Type:           req.Type,
-		Body:           body,
-	})
+	e, dup, err := s.log.Append(ctx, d)
 	if err != nil {
 		if errors.Is(err, msglog.ErrTooLarge) {
 			return Ack{}, fmt.Errorf("%w: %v", ErrTooLarge, err)
@@ -93,6 +99,9 @@ func (s *Service) Send(ctx context.Context, sender string, req SendRequest) (Ack
 	}
 	if !dup {
 		s.publishEntry(e)
+		if req.Urgent != nil {
+			s.urgent.Wake() // its first reminder may be due before the scheduler's next
+		}
 	}
 	return Ack{ConversationID: e.ConversationID, ClientMsgID: e.ClientMsgID, Seq: e.Seq, CreatedAt: e.CreatedAt, Duplicate: dup}, nil
 }
@@ -150,8 +159,10 @@ func (s *Service) checkBody(req SendRequest, sender string) (json.RawMessage, er
 			return nil, fmt.Errorf("%w: link is larger than %d bytes", ErrTooLarge, s.limits.MaxTextBytes)
 		}
 		return marshal(b)
+	case TypeFile, TypeImage:
+		return s.checkFileBody(req, sender)
 	}
-	return nil, fmt.Errorf("%w: message type %q is not one of %s, %s", ErrInvalid, req.Type, TypeText, TypeLink)
+	return nil, fmt.Errorf("%w: message type %q is not one of %s, %s, %s, %s", ErrInvalid, req.Type, TypeText, TypeLink, TypeFile, TypeImage)
 }
 
 func (s *Service) checkMentions(convID, sender string, mentions []string) error {
@@ -180,7 +191,7 @@ func (s *Service) checkReply(convID, sender string, seq uint64) error {
 	if seq < me.JoinedSeq {
 		return fmt.Errorf("%w: reply_to %d is before you joined", ErrInvalid, seq)
 	}
-	if _, err := s.log.Get(convID, seq); err != nil {
+	if _, err := s.liveEntry(convID, seq); err != nil {
 		return fmt.Errorf("%w: reply_to %d: %v", ErrInvalid, seq, err)
 	}
 	return nil

@@ -12,6 +12,7 @@ import (
 	"parley/chat/conversation"
 	"parley/chat/fanout"
 	"parley/chat/msglog"
+	"parley/storage"
 )
 
 // Errors the service returns besides those of conversation and msglog.
@@ -49,6 +50,14 @@ type Limits struct {
 	NewDeviceEntries int
 	// ReceiptInterval is the coalescing window of live read receipts.
 	ReceiptInterval time.Duration
+	// RecallWindow is how long after sending a member may recall their
+	// own message. Group owners and admins may recall at any time.
+	RecallWindow time.Duration
+	// UrgentInterval and UrgentMaxRepeats are how often, and how many
+	// times, an urgent message reminds those who have not read it, when
+	// the send does not say.
+	UrgentInterval   time.Duration
+	UrgentMaxRepeats int
 }
 
 // DefaultLimits are the limits of a stock server.
@@ -60,6 +69,9 @@ func DefaultLimits() Limits {
 		SyncMaxEntries:   2000,
 		NewDeviceEntries: 50,
 		ReceiptInterval:  100 * time.Millisecond,
+		RecallWindow:     24 * time.Hour,
+		UrgentInterval:   5 * time.Minute,
+		UrgentMaxRepeats: 3,
 	}
 }
 
@@ -72,6 +84,9 @@ type Service struct {
 	events  Events
 	limits  Limits
 	logger  *slog.Logger
+	urgent  urgentScheduler // set by SetUrgent; nil refuses urgent messages
+	db      *storage.DB     // set by SetStorage; nil refuses recalls
+	files   FileLookup      // set by SetFiles; nil refuses file messages
 
 	receipts *receiptCoalescer
 	stop     chan struct{}
@@ -82,6 +97,15 @@ type Service struct {
 func New(log *msglog.Log, convs *conversation.Store, fan *fanout.Fanout, members Members, events Events, limits Limits, logger *slog.Logger) *Service {
 	if limits.ReceiptInterval <= 0 {
 		limits.ReceiptInterval = DefaultLimits().ReceiptInterval
+	}
+	if limits.RecallWindow <= 0 {
+		limits.RecallWindow = DefaultLimits().RecallWindow
+	}
+	if limits.UrgentInterval <= 0 {
+		limits.UrgentInterval = DefaultLimits().UrgentInterval
+	}
+	if limits.UrgentMaxRepeats <= 0 {
+		limits.UrgentMaxRepeats = DefaultLimits().UrgentMaxRepeats
 	}
 	s := &Service{
 		log: log, convs: convs, fan: fan, members: members, events: events,

@@ -173,3 +173,16 @@ func seqFromKey(k []byte) (uint64, error) {
 	}
 	return storage.Uint64At(k, len(k)-8), nil
 }
+
+// encodeEntry is json.Marshal without HTML escaping, which would rewrite
+// every <, > and & of a body (a json.RawMessage is escaped too) into six
+// bytes: the stored entry must read back as the bytes Append returned.
+func encodeEntry(e Entry) ([]byte, error) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(e); err != nil {
+		return nil, err
+	}
+	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+}

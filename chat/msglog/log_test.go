@@ -391,3 +391,20 @@ func TestClose(t *testing.T) {
 		t.Fatalf("%d of %d acked entries stored", stored, len(acked))
 	}
 }
+
+// TestBodyBytesRoundTrip: what Append returns is what reads return, byte
+// for byte, even for text full of characters JSON could escape.
+func TestBodyBytesRoundTrip(t *testing.T) {
+	db, l := openLog(t, t.TempDir(), msglog.Options{})
+	defer closeAll(t, db, l)
+	d := text("c1", "alice", "x1", "")
+	d.Body = json.RawMessage(`{"text":"<b>Tom & Jerry</b>"}`)
+	e, _ := mustAppend(t, l, d)
+	got, err := l.Get("c1", e.Seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got.Body) != string(e.Body) || !strings.Contains(string(got.Body), "<b>Tom & Jerry</b>") {
+		t.Fatalf("stored body %s, appended %s", got.Body, e.Body)
+	}
+}

@@ -2,7 +2,6 @@ package msglog
 
 import (
 	"container/list"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sync"
@@ -252,7 +251,7 @@ func (s *shard) fill(b *storage.Batch, reqs []*request, now time.Time) error {
 			Body:           d.Body,
 			CreatedAt:      now,
 		}
-		raw, err := json.Marshal(e)
+		raw, err := encodeEntry(e)
 		if err != nil {
 			r.err = fmt.Errorf("encode entry: %w", err)
 			return errRebuild

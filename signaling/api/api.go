@@ -9,7 +9,10 @@ import (
 
 	"parley/chat/audit"
 	"parley/chat/directory"
+	"parley/chat/files"
 	"parley/chat/messaging"
+	"parley/chat/presence"
+	"parley/chat/quickreply"
 	"parley/signaling/auth"
 )
 
@@ -34,8 +37,12 @@ type Deps struct {
 	Auth      *auth.Service
 	Events    Publisher
 	Messaging *messaging.Service
+	Files     *files.Store
 	Limits    Limits
 	Logger    *slog.Logger
+
+	QuickReplies *quickreply.Store
+	Presence     *presence.Tracker
 }
 
 // API serves /api/v1.
@@ -45,10 +52,14 @@ type API struct {
 	auth   *auth.Service
 	events Publisher
 	chat   *messaging.Service
+	files  *files.Store
 	limits Limits
 	log    *slog.Logger
 	routes []Route
 	mux    *http.ServeMux
+
+	quickReplyStore *quickreply.Store
+	presence        *presence.Tracker
 }
 
 // HandlerFunc is a route's handler. It gets the already read body and the
@@ -64,12 +75,18 @@ type Route struct {
 	Summary string
 	// BodyLimit overrides Limits.MaxBodyBytes (the CSV import is larger).
 	BodyLimit int64
-	handle    HandlerFunc
+	// Stream leaves the body unread for the handler, which gets nil and
+	// reads r.Body itself, capped at the body limit: a file upload must
+	// not be held in memory. Such a route's authorization cannot look at
+	// the body.
+	Stream bool
+	handle HandlerFunc
 }
 
 // New builds the API and its router.
 func New(d Deps) *API {
-	a := &API{dir: d.Directory, audit: d.Audit, auth: d.Auth, events: d.Events, chat: d.Messaging, limits: d.Limits, log: d.Logger}
+	a := &API{dir: d.Directory, audit: d.Audit, auth: d.Auth, events: d.Events, chat: d.Messaging, files: d.Files, limits: d.Limits, log: d.Logger}
+	a.quickReplyStore, a.presence = d.QuickReplies, d.Presence
 	if a.log == nil {
 		a.log = slog.Default()
 	}
@@ -112,18 +129,24 @@ func (a *API) ServeHTTP(w http.ResponseWriter, r *http.Request) { a.mux.ServeHTT
 // does, for other front-door handlers (file downloads, WHEP) that need it.
 func (a *API) Principal(r *http.Request) (*Principal, error) { return a.authenticate(r) }
 
-// wrap is the chain every route runs: read the body, authenticate,
-// authorize, handle, and map any error to the one error shape.
+// wrap is the chain every route runs: read the body (unless the route
+// streams it), authenticate, authorize, handle, and map any error to the
+// one error shape.
 func (a *API) wrap(rt Route) http.Handler {
 	limit := rt.BodyLimit
 	if limit == 0 {
 		limit = a.limits.MaxBodyBytes
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		body, err := readBody(r, limit)
-		if err != nil {
-			writeError(w, r, a.log, err)
-			return
+		var body []byte
+		if rt.Stream {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		} else {
+			var err error
+			if body, err = readBody(r, limit); err != nil {
+				writeError(w, r, a.log, err)
+				return
+			}
 		}
 		p, err := a.authenticate(r)
 		if err != nil {

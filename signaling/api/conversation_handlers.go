@@ -242,9 +242,11 @@ func parseSeq(s, name string) (uint64, error) {
 }
 
 type sendRequest struct {
-	ClientMsgID string          `json:"client_msg_id"`
-	Type        string          `json:"type"`
-	Body        json.RawMessage `json:"body"`
+	ClientMsgID  string                `json:"client_msg_id"`
+	Type         string                `json:"type"`
+	Body         json.RawMessage       `json:"body"`
+	Confidential bool                  `json:"confidential"`
+	Urgent       *messaging.UrgentSpec `json:"urgent"`
 }
 
 // sendMessage is chat.send for integrations and bots: the same checks and
@@ -260,6 +262,8 @@ func (a *API) sendMessage(w http.ResponseWriter, r *http.Request, p *Principal, 
 		ClientMsgID:    req.ClientMsgID,
 		Type:           req.Type,
 		Body:           req.Body,
+		Confidential:   req.Confidential,
+		Urgent:         req.Urgent,
 	})
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"net/http"
 
 	"parley/chat/directory"
+	"parley/chat/quickreply"
 )
 
 // routeTable is every /api/v1 route. Adding a route here is the only way to
@@ -69,6 +70,35 @@ func (a *API) routeTable() []Route {
 		{Method: "POST", Path: p + "/conversations/{id}/messages", Policy: Policy{Access: Signed}, Summary: "send a message", handle: a.sendMessage},
 		{Method: "GET", Path: p + "/conversations/{id}/messages/{seq}/receipts", Policy: Policy{Access: Signed}, Summary: "who has read one of the caller's messages", handle: a.messageReceipts},
 		{Method: "PUT", Path: p + "/conversations/{id}/read", Policy: Policy{Access: Signed}, Summary: "move the caller's read cursor", handle: a.markRead},
+
+		// Actions on sent messages; the chat service decides who may.
+		{Method: "POST", Path: p + "/conversations/{id}/messages/{seq}/recall", Policy: Policy{Access: Signed}, Summary: "recall a message", handle: a.recallMessage},
+		{Method: "POST", Path: p + "/conversations/{id}/forward", Policy: Policy{Access: Signed}, Summary: "forward messages of another conversation into this one", handle: a.forwardMessages},
+
+		// Files. An upload streams to disk (never through the JSON body
+		// limit); who may upload or download is the conversation's
+		// membership, checked by the handlers.
+		{Method: "POST", Path: p + "/conversations/{id}/files", Policy: Policy{Access: Signed}, Summary: "upload a file to send in a conversation", BodyLimit: a.maxFileBytes(), Stream: true, handle: a.uploadFile},
+		{Method: "GET", Path: p + "/files/{id}", Policy: Policy{Access: Signed}, Summary: "download a file of one of the caller's conversations", handle: a.downloadFile},
+
+		// Quick replies. The personal routes act on the caller's own
+		// library; changing the enterprise one is for super admins.
+		{Method: "GET", Path: p + "/quick-replies", Policy: Policy{Access: Signed}, Summary: "the caller's personal quick replies and the enterprise ones, by category", handle: a.quickReplies},
+		{Method: "POST", Path: p + "/quick-replies/personal/categories", Policy: Policy{Access: Signed}, Summary: "create a personal quick-reply category", handle: a.createQuickReplyCategory(quickreply.Personal)},
+		{Method: "PATCH", Path: p + "/quick-replies/personal/categories/{id}", Policy: Policy{Access: Signed}, Summary: "rename or reorder a personal quick-reply category", handle: a.updateQuickReplyCategory(quickreply.Personal)},
+		{Method: "DELETE", Path: p + "/quick-replies/personal/categories/{id}", Policy: Policy{Access: Signed}, Summary: "delete an empty personal quick-reply category", handle: a.deleteQuickReplyCategory(quickreply.Personal)},
+		{Method: "POST", Path: p + "/quick-replies/personal/items", Policy: Policy{Access: Signed}, Summary: "create a personal quick reply", handle: a.createQuickReply(quickreply.Personal)},
+		{Method: "PATCH", Path: p + "/quick-replies/personal/items/{id}", Policy: Policy{Access: Signed}, Summary: "edit or move a personal quick reply", handle: a.updateQuickReply(quickreply.Personal)},
+		{Method: "DELETE", Path: p + "/quick-replies/personal/items/{id}", Policy: Policy{Access: Signed}, Summary: "delete a personal quick reply", handle: a.deleteQuickReply(quickreply.Personal)},
+		{Method: "POST", Path: p + "/quick-replies/enterprise/categories", Policy: Policy{Access: SuperAdmin}, Summary: "create an enterprise quick-reply category", handle: a.createQuickReplyCategory(quickreply.Enterprise)},
+		{Method: "PATCH", Path: p + "/quick-replies/enterprise/categories/{id}", Policy: Policy{Access: SuperAdmin}, Summary: "rename or reorder an enterprise quick-reply category", handle: a.updateQuickReplyCategory(quickreply.Enterprise)},
+		{Method: "DELETE", Path: p + "/quick-replies/enterprise/categories/{id}", Policy: Policy{Access: SuperAdmin}, Summary: "delete an empty enterprise quick-reply category", handle: a.deleteQuickReplyCategory(quickreply.Enterprise)},
+		{Method: "POST", Path: p + "/quick-replies/enterprise/items", Policy: Policy{Access: SuperAdmin}, Summary: "create an enterprise quick reply", handle: a.createQuickReply(quickreply.Enterprise)},
+		{Method: "PATCH", Path: p + "/quick-replies/enterprise/items/{id}", Policy: Policy{Access: SuperAdmin}, Summary: "edit or move an enterprise quick reply", handle: a.updateQuickReply(quickreply.Enterprise)},
+		{Method: "DELETE", Path: p + "/quick-replies/enterprise/items/{id}", Policy: Policy{Access: SuperAdmin}, Summary: "delete an enterprise quick reply", handle: a.deleteQuickReply(quickreply.Enterprise)},
+
+		// Presence: who is online, as this node knows it.
+		{Method: "GET", Path: p + "/presence", Policy: Policy{Access: Signed}, Summary: "whether members are online, and when they were last seen", handle: a.presenceStates},
 
 		// Administration.
 		{Method: "GET", Path: p + "/audit", Policy: Policy{Access: SuperAdmin}, Summary: "query the audit log", handle: a.queryAudit},

@@ -65,6 +65,7 @@ func Register(h *ws.Hub, chat *messaging.Service, cfg Config, log *slog.Logger) 
 	h.Handle("chat.delivered", hs.delivered)
 	h.Handle("chat.receipts", hs.receipts)
 	h.Handle("chat.typing", hs.typingHandler)
+	RegisterActions(h, chat, hs.sends, log)
 }
 
 // decode reads a request's data strictly; on failure it answers the
