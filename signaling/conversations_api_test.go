@@ -29,6 +29,12 @@ func newRESTChat(t *testing.T, members ...string) *restChat {
 	t.Helper()
 	cfg := testConfig(t, t.TempDir())
 	cfg.Chat.MaxTextBytes = restMaxText
+	return newRESTChatWith(t, cfg, members...)
+}
+
+// newRESTChatWith starts a server with cfg and members who hold tokens.
+func newRESTChatWith(t *testing.T, cfg Config, members ...string) *restChat {
+	t.Helper()
 	srv := startServer(t, cfg)
 	c := &restChat{t: t, srv: srv, tokens: map[string]string{}}
 	for _, id := range members {

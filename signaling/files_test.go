@@ -15,9 +15,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
-	"time"
 
-	"parley/chat/directory"
 	"parley/chat/files"
 	"parley/chat/messaging"
 )
@@ -31,19 +29,7 @@ func newFileChat(t *testing.T, members ...string) *restChat {
 	t.Helper()
 	cfg := testConfig(t, t.TempDir())
 	cfg.Chat.MaxFileBytes = fileTestLimit
-	srv := startServer(t, cfg)
-	c := &restChat{t: t, srv: srv, tokens: map[string]string{}}
-	for _, id := range members {
-		if _, err := srv.Directory().CreateMember(sys, directory.Member{ID: id, Name: id, Departments: []string{directory.RootDepartmentID}}); err != nil {
-			t.Fatal(err)
-		}
-		tok, err := srv.Auth().IssueAccess(id, time.Hour)
-		if err != nil {
-			t.Fatal(err)
-		}
-		c.tokens[id] = tok.AccessToken
-	}
-	return c
+	return newRESTChatWith(t, cfg, members...)
 }
 
 // group creates a group owned by owner over REST and returns its id.

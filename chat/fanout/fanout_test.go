@@ -4,15 +4,12 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
-
-	"parley/chat/bus"
+	"parley/chat/bus/bustest"
 )
 
 // recorder stands in for a node's WebSocket hub: it records what each
@@ -41,58 +38,6 @@ func (r *recorder) frames(memberID string) []string {
 type memberships map[string][]string
 
 func (m memberships) ListForMember(id string) ([]string, error) { return m[id], nil }
-
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// twoNodes starts two embedded NATS servers joined by a loopback route and
-// waits until a message crosses it.
-func twoNodes(t *testing.T) (*bus.Bus, *bus.Bus) {
-	t.Helper()
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	routeA := freeAddr(t)
-	a, err := bus.Start(bus.Config{ServerName: "a", Cluster: bus.ClusterConfig{Listen: routeA}}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	b, err := bus.Start(bus.Config{ServerName: "b", Cluster: bus.ClusterConfig{Listen: "127.0.0.1:0", Routes: []string{"nats-route://" + routeA}}}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	probe := make(chan struct{}, 1)
-	sub, err := b.Conn().Subscribe("probe", func(*nats.Msg) {
-		select {
-		case probe <- struct{}{}:
-		default:
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
-	b.Conn().Flush()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		a.Conn().Publish("probe", nil)
-		select {
-		case <-probe:
-			return a, b
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("route between the two nodes did not come up")
-		}
-	}
-}
 
 // converge publishes probe frames on conv from node until every listed
 // member has one, then forgets all probes, so later counts see only the
@@ -143,8 +88,8 @@ func eventually(t *testing.T, what string, cond func() bool) {
 }
 
 func TestFanoutAcrossNodes(t *testing.T) {
-	busA, busB := twoNodes(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	busA, busB := bustest.Pair(t, quiet)
 	table := memberships{"alice": {"g1"}, "bob": {"g1", "g2"}, "carol": {"g2"}}
 	recA, recB := &recorder{}, &recorder{}
 	nodeA := New(busA.Conn(), recA, table, quiet)
@@ -226,8 +171,8 @@ func TestFanoutAcrossNodes(t *testing.T) {
 }
 
 func TestFanoutManyMembersOneFrame(t *testing.T) {
-	busA, _ := twoNodes(t)
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	busA, _ := bustest.Pair(t, quiet)
 	table := memberships{}
 	for i := 0; i < 200; i++ {
 		table[fmt.Sprintf("m%d", i)] = []string{"big"}

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"slices"
 	"sync"
 	"testing"
@@ -15,6 +14,7 @@ import (
 	"github.com/nats-io/nats.go"
 
 	"parley/chat/bus"
+	"parley/chat/bus/bustest"
 	"parley/storage"
 )
 
@@ -97,57 +97,6 @@ func startTracker(t *testing.T, nc *nats.Conn, db *storage.DB, opts Options) *Tr
 	return tr
 }
 
-func freeAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
-}
-
-// twoNodes starts two embedded NATS servers joined by a loopback route and
-// waits until a message crosses it (as chat/fanout's tests do).
-func twoNodes(t *testing.T) (*bus.Bus, *bus.Bus) {
-	t.Helper()
-	routeA := freeAddr(t)
-	a, err := bus.Start(bus.Config{ServerName: "a", Cluster: bus.ClusterConfig{Listen: routeA}}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { a.Close() })
-	b, err := bus.Start(bus.Config{ServerName: "b", Cluster: bus.ClusterConfig{Listen: "127.0.0.1:0", Routes: []string{"nats-route://" + routeA}}}, quiet)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { b.Close() })
-	probe := make(chan struct{}, 1)
-	sub, err := b.Conn().Subscribe("probe", func(*nats.Msg) {
-		select {
-		case probe <- struct{}{}:
-		default:
-		}
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sub.Unsubscribe()
-	b.Conn().Flush()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		a.Conn().Publish("probe", nil)
-		select {
-		case <-probe:
-			return a, b
-		case <-time.After(50 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("route between the two nodes did not come up")
-		}
-	}
-}
-
 // eventually polls cond for up to five seconds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -181,7 +130,7 @@ func hasEntry(tr *Tracker, member, node string) bool {
 // both until both nodes have reported zero sessions; then both record the
 // same last seen.
 func TestMemberOnTwoNodes(t *testing.T) {
-	busA, busB := twoNodes(t)
+	busA, busB := bustest.Pair(t, quiet)
 	// Short heartbeats: a change published before the other node's
 	// subscription crossed the route is repaired by the next heartbeat.
 	opts := Options{HeartbeatInterval: 50 * time.Millisecond}
@@ -218,7 +167,7 @@ func TestMemberOnTwoNodes(t *testing.T) {
 // TestNewNodeLearnsOnlineMembers: a node that starts later learns who is
 // online on the others without waiting for their changes.
 func TestNewNodeLearnsOnlineMembers(t *testing.T) {
-	busA, busB := twoNodes(t)
+	busA, busB := bustest.Pair(t, quiet)
 	opts := Options{HeartbeatInterval: 50 * time.Millisecond}
 	a := startTracker(t, busA.Conn(), openDB(t, t.TempDir()), opts)
 	a.SessionOpened("carol")
