@@ -417,3 +417,36 @@ func TestChatSlowConsumerIsCutOff(t *testing.T) {
 		t.Fatalf("%d sessions left, want the 4 readers", n)
 	}
 }
+
+// TestChatDeliveryKeepsOrder: with many members sending into one group at
+// once, every device receives the conversation's messages in seq order,
+// with no gaps.
+func TestChatDeliveryKeepsOrder(t *testing.T) {
+	f := newChatFixture(t)
+	dave := f.device(t, "carol")
+	senders := []string{"alice", "bob"}
+	const perWorker = 100
+	var wg sync.WaitGroup
+	for w := 0; w < 8; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < perWorker; i++ {
+				if _, err := f.srv.Chat().Send(context.Background(), senders[w%2], messaging.SendRequest{
+					ConversationID: f.group, ClientMsgID: fmt.Sprintf("o-%d-%d", w, i), Type: "text",
+					Body: json.RawMessage(`{"text":"in order"}`),
+				}); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got := dave.waitPushed("chat.message", 8*perWorker, 10*time.Second)
+	for i, m := range got {
+		if e := entryOf(t, m); e.Seq != uint64(i+2) {
+			t.Fatalf("delivery %d has seq %d, want %d: out of order", i, e.Seq, i+2)
+		}
+	}
+}

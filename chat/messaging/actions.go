@@ -341,7 +341,6 @@ func (s *Service) Recall(ctx context.Context, actor, convID string, seq uint64) 
 		return Ack{}, err
 	}
 	if !dup {
-		s.publishEntry(e)
 	}
 	return Ack{ConversationID: e.ConversationID, ClientMsgID: e.ClientMsgID, Seq: e.Seq, CreatedAt: e.CreatedAt, Duplicate: dup}, nil
 }
@@ -444,7 +443,6 @@ func (s *Service) Forward(ctx context.Context, actor, fromConv string, seqs []ui
 		return Ack{}, err
 	}
 	if !dup {
-		s.publishEntry(e)
 	}
 	return Ack{ConversationID: e.ConversationID, ClientMsgID: e.ClientMsgID, Seq: e.Seq, CreatedAt: e.CreatedAt, Duplicate: dup}, nil
 }

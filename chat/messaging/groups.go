@@ -158,14 +158,13 @@ func (s *Service) AddMembers(ctx context.Context, actor, convID string, ids []st
 	if err != nil || len(toAdd) == 0 {
 		return toAdd, err
 	}
-	e, err := s.systemChange(ctx, convID, SystemBody{Event: "joined", Actor: actor, Members: toAdd, Welcome: conv.WelcomeMessage},
+	_, err = s.systemChange(ctx, convID, SystemBody{Event: "joined", Actor: actor, Members: toAdd, Welcome: conv.WelcomeMessage},
 		func(b *storage.Batch, seq uint64, now time.Time) error {
 			return s.convs.StageAddMembers(b, convID, toAdd, seq, now)
 		})
 	if err != nil {
 		return nil, err
 	}
-	s.publishEntry(e)
 	s.announceJoined(convID, toAdd...)
 	return toAdd, nil
 }
@@ -202,7 +201,6 @@ func (s *Service) removeLocked(ctx context.Context, actor, convID, memberID, rea
 	if err != nil {
 		return err
 	}
-	s.publishEntry(e)
 	// The member's devices may stop hearing the conversation before its
 	// entry reaches them, so tell them directly that they are out. It is a
 	// frame of its own, not a second copy of the entry.
@@ -230,7 +228,7 @@ func (s *Service) UpdateGroup(ctx context.Context, actor, convID string, p conve
 		return conversation.Conversation{}, err
 	}
 	var conv conversation.Conversation
-	e, err := s.systemChange(ctx, convID, SystemBody{Event: "updated", Actor: actor, Changes: &p},
+	_, err = s.systemChange(ctx, convID, SystemBody{Event: "updated", Actor: actor, Changes: &p},
 		func(b *storage.Batch, seq uint64, now time.Time) error {
 			var err error
 			conv, err = s.convs.StageUpdate(b, convID, p, now)
@@ -239,7 +237,6 @@ func (s *Service) UpdateGroup(ctx context.Context, actor, convID string, p conve
 	if err != nil {
 		return conversation.Conversation{}, err
 	}
-	s.publishEntry(e)
 	return conv, nil
 }
 
@@ -283,12 +280,8 @@ func (s *Service) ownerChange(ctx context.Context, actor, convID string, body Sy
 	if err != nil || !changed {
 		return err
 	}
-	e, err := s.systemChange(ctx, convID, body, func(b *storage.Batch, _ uint64, now time.Time) error { return stage(b, now) })
-	if err != nil {
-		return err
-	}
-	s.publishEntry(e)
-	return nil
+	_, err = s.systemChange(ctx, convID, body, func(b *storage.Batch, _ uint64, now time.Time) error { return stage(b, now) })
+	return err
 }
 
 // moderate checks that actor may act on target, telling "you are not a
@@ -322,15 +315,11 @@ func (s *Service) SetMuted(ctx context.Context, actor, convID, memberID string, 
 	if muted {
 		event = "muted"
 	}
-	e, err := s.systemChange(ctx, convID, SystemBody{Event: event, Actor: actor, Members: []string{memberID}},
+	_, err = s.systemChange(ctx, convID, SystemBody{Event: event, Actor: actor, Members: []string{memberID}},
 		func(b *storage.Batch, _ uint64, now time.Time) error {
 			return s.convs.StageSetMuted(b, convID, memberID, muted, now)
 		})
-	if err != nil {
-		return err
-	}
-	s.publishEntry(e)
-	return nil
+	return err
 }
 
 // RemoveFromAllGroups takes a disabled member out of every group, with a
@@ -363,21 +352,17 @@ func (s *Service) removeDisabled(ctx context.Context, convID, memberID string) e
 			return err
 		}
 		if heir == "" {
-			e, err := s.systemChange(ctx, convID, SystemBody{Event: "dissolved", Actor: SystemActor, Reason: "owner disabled"},
+			_, err = s.systemChange(ctx, convID, SystemBody{Event: "dissolved", Actor: SystemActor, Reason: "owner disabled"},
 				func(b *storage.Batch, _ uint64, now time.Time) error { return s.convs.StageDissolve(b, convID, now) })
-			if err == nil {
-				s.publishEntry(e)
-			}
 			return err
 		}
-		e, err := s.systemChange(ctx, convID, SystemBody{Event: "owner", Actor: SystemActor, Members: []string{heir}, Reason: "owner disabled"},
+		_, err = s.systemChange(ctx, convID, SystemBody{Event: "owner", Actor: SystemActor, Members: []string{heir}, Reason: "owner disabled"},
 			func(b *storage.Batch, _ uint64, now time.Time) error {
 				return s.convs.StageTransferOwner(b, convID, heir, now)
 			})
 		if err != nil {
 			return err
 		}
-		s.publishEntry(e)
 	}
 	return s.removeLocked(ctx, SystemActor, convID, memberID, "member disabled", true)
 }

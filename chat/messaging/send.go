@@ -98,7 +98,6 @@ func (s *Service) Send(ctx context.Context, sender string, req SendRequest) (Ack
 		return Ack{}, err
 	}
 	if !dup {
-		s.publishEntry(e)
 		if req.Urgent != nil {
 			s.urgent.Wake() // its first reminder may be due before the scheduler's next
 		}

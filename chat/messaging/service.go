@@ -112,6 +112,9 @@ func New(log *msglog.Log, convs *conversation.Store, fan *fanout.Fanout, members
 		limits: limits, logger: logger, stop: make(chan struct{}),
 	}
 	s.receipts = newReceiptCoalescer(s)
+	// Every stored entry is published from here, in seq order per
+	// conversation, whichever operation appended it.
+	log.OnDurable(s.publishEntry)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
@@ -169,7 +172,8 @@ func marshal(v any) ([]byte, error) {
 	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
 }
 
-// publishEntry fans an entry out to the conversation's online members. A
+// publishEntry fans an entry out to the conversation's online members. The
+// log calls it for every new entry, in seq order per conversation. A
 // failure is logged, not returned: the entry is durable and clients that
 // miss it find the gap and pull it.
 func (s *Service) publishEntry(e msglog.Entry) {

@@ -8,6 +8,7 @@ import (
 	"hash/maphash"
 	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"parley/storage"
 )
@@ -71,6 +72,19 @@ type Log struct {
 	quit      chan struct{} // closed by Close
 	closeOnce sync.Once
 	wg        sync.WaitGroup // committer goroutines
+
+	onDurable atomic.Pointer[func(Entry)] // see OnDurable
+}
+
+// OnDurable registers fn to see every newly stored entry, once, after its
+// synced commit and before its Append returns. A committer calls it in seq
+// order for each conversation, so publishing from fn keeps every
+// conversation's order; publishing from the callers of Append would not,
+// as they race once their commits return. fn runs on the committer: it
+// must be quick and must not call into the Log. Resends (dup) are not
+// reported again. Register it before the first Append.
+func (l *Log) OnDurable(fn func(Entry)) {
+	l.onDurable.Store(&fn)
 }
 
 // Open starts the log kept in db. Nothing is read from disk until a

@@ -408,3 +408,44 @@ func TestBodyBytesRoundTrip(t *testing.T) {
 		t.Fatalf("stored body %s, appended %s", got.Body, e.Body)
 	}
 }
+
+// TestOnDurableInSeqOrder: the durable hook sees every new entry exactly
+// once, in seq order per conversation, however many appenders race.
+func TestOnDurableInSeqOrder(t *testing.T) {
+	db, l := openLog(t, t.TempDir(), msglog.Options{Shards: 2})
+	defer closeAll(t, db, l)
+	var mu sync.Mutex
+	seen := map[string][]uint64{}
+	l.OnDurable(func(e msglog.Entry) {
+		mu.Lock()
+		defer mu.Unlock()
+		seen[e.ConversationID] = append(seen[e.ConversationID], e.Seq)
+	})
+	var wg sync.WaitGroup
+	for w := 0; w < 16; w++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := 0; i < 50; i++ {
+				conv := fmt.Sprintf("c%d", i%3)
+				mustAppend(t, l, text(conv, "s", fmt.Sprintf("w%d-%d", w, i), "x"))
+			}
+		}()
+	}
+	wg.Wait()
+	mustAppend(t, l, text("c0", "s", "w0-0", "x")) // a resend is not reported again
+	mu.Lock()
+	defer mu.Unlock()
+	total := 0
+	for conv, seqs := range seen {
+		for i, s := range seqs {
+			if s != uint64(i+1) {
+				t.Fatalf("%s reported %v: not 1..n in order", conv, seqs)
+			}
+		}
+		total += len(seqs)
+	}
+	if total != 16*50 {
+		t.Fatalf("reported %d entries, want %d", total, 16*50)
+	}
+}

@@ -128,6 +128,15 @@ func (s *shard) commit(reqs []*request) {
 			r.e, r.dup = r.dupOf.e, true
 		}
 	}
+	// Seqs were assigned in the order of reqs, so this reports each
+	// conversation's new entries in seq order.
+	if fn := s.log.onDurable.Load(); fn != nil && err == nil {
+		for _, r := range reqs {
+			if r.err == nil && !r.dup {
+				(*fn)(r.e)
+			}
+		}
+	}
 	for _, r := range reqs {
 		close(r.done)
 	}

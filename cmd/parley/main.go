@@ -115,8 +115,3 @@ func newLogger(c signaling.LogConfig, w io.Writer) *slog.Logger {
 	}
 	return slog.New(slog.NewTextHandler(w, opts))
 }
-
-// bench is filled in by the load generator; until then it says so plainly.
-func bench(args []string, stdout, stderr io.Writer) error {
-	return fmt.Errorf("%w: the load generator is not part of this build yet", errUsage)
-}
