@@ -2,7 +2,7 @@
 //
 //	parley [serve] [flags]   run the server (the default)
 //	parley admin ...         offline tasks on a stopped server's data directory
-//	parley bench ...         load generator (not in this build yet)
+//	parley bench chat ...    load generator for chat (meeting and live to come)
 //	parley version           print the version
 //
 // Configuration for serve comes from defaults, then a YAML file (--config),
