@@ -115,11 +115,7 @@ func (s *Store) StageSetRole(b *storage.Batch, convID, memberID string, r Role, 
 	if err != nil || !changed {
 		return err
 	}
-	if err := b.SetJSON(memberKey(convID, memberID), m); err != nil {
-		return err
-	}
-	c.UpdatedAt = now.UTC()
-	return stageConv(b, c)
+	return stageMembership(b, c, m, now)
 }
 
 // planTransferOwner returns the group with newOwner as owner and the two
@@ -196,7 +192,13 @@ func (s *Store) StageSetMuted(b *storage.Batch, convID, memberID string, muted b
 	if err != nil || !changed {
 		return err
 	}
-	if err := b.SetJSON(memberKey(convID, memberID), m); err != nil {
+	return stageMembership(b, c, m, now)
+}
+
+// stageMembership adds to b one changed membership of c and c's new
+// update time.
+func stageMembership(b *storage.Batch, c Conversation, m Membership, now time.Time) error {
+	if err := b.SetJSON(memberKey(c.ID, m.MemberID), m); err != nil {
 		return err
 	}
 	c.UpdatedAt = now.UTC()
