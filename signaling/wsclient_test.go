@@ -35,6 +35,11 @@ func newWSClient(t *testing.T, baseURL, token string) *wsClient {
 		waiting: map[string]chan wsMsg{}, pushed: map[string][]wsMsg{}, notify: make(chan struct{}, 1), done: make(chan struct{}),
 	}
 	go c.readLoop()
+	// The upgrade completes before the server has subscribed the session
+	// to its conversations; the server reads a session's first request
+	// only after that. A ping round trip therefore means the device is
+	// ready to receive, as a real client's chat.sync does.
+	c.request("ping", nil)
 	return c
 }
 
