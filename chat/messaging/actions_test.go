@@ -3,7 +3,6 @@ package messaging_test
 import (
 	"context"
 	"fmt"
-	"sync"
 	"testing"
 	"time"
 
@@ -13,59 +12,9 @@ import (
 	"parley/chat/messaging"
 	"parley/chat/msglog"
 	"parley/chat/urgent"
+	"parley/chat/urgent/urgenttest"
 	"parley/storage"
 )
-
-// fakeClock is the urgent scheduler's time in these tests: it moves only
-// when told to, so "the reminder is due" is an explicit step, not a sleep.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []clockWaiter
-}
-
-type clockWaiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock() *fakeClock {
-	return &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, clockWaiter{c.now.Add(d), ch})
-	return ch
-}
-
-// Advance moves the clock and fires the timers that fell due.
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	keep := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(c.now) {
-			keep = append(keep, w)
-			continue
-		}
-		w.ch <- c.now
-	}
-	c.waiters = keep
-}
 
 // node is a harness whose service has recall storage and an urgent
 // scheduler on a fake clock, opened on a data directory that can be
@@ -73,14 +22,14 @@ func (c *fakeClock) Advance(d time.Duration) {
 type node struct {
 	*harness
 	sched *urgent.Scheduler
-	clock *fakeClock
+	clock *urgenttest.ManualClock
 }
 
 // openNode starts a node on dir (a fresh one when empty), as newHarness
 // does, plus the recall storage and the urgent scheduler. The members in
 // online get a session before the scheduler starts, so they hear
 // reminders that are due at once.
-func openNode(t *testing.T, dir string, limits messaging.Limits, clock *fakeClock, online ...string) *node {
+func openNode(t *testing.T, dir string, limits messaging.Limits, clock *urgenttest.ManualClock, online ...string) *node {
 	t.Helper()
 	if dir == "" {
 		dir = t.TempDir()
@@ -149,7 +98,7 @@ func (n *node) get(t *testing.T, convID string, seq uint64) msglog.Entry {
 // was; Recalled finds it; asking again, by anyone allowed, returns the
 // same recall entry.
 func TestRecallBySender(t *testing.T) {
-	n := openNode(t, "", messaging.Limits{}, newFakeClock())
+	n := openNode(t, "", messaging.Limits{}, urgenttest.NewManualClock())
 	n.online(t, "alice", "bob", "carol")
 	g := n.group(t, "alice", "bob", "carol")
 	sent := n.send(t, "bob", g.ID, "oops")
@@ -196,7 +145,7 @@ func TestRecallBySender(t *testing.T) {
 func TestRecallWindowAndRoles(t *testing.T) {
 	limits := testLimits()
 	limits.RecallWindow = time.Millisecond
-	n := openNode(t, "", limits, newFakeClock())
+	n := openNode(t, "", limits, urgenttest.NewManualClock())
 	g := n.group(t, "alice", "bob", "carol", "dave")
 	if err := n.svc.SetRole(context.Background(), "alice", g.ID, "carol", conversation.RoleAdmin); err != nil {
 		t.Fatal(err)
@@ -232,7 +181,7 @@ func TestRecallWindowAndRoles(t *testing.T) {
 
 // What cannot be recalled, and by whom; refusals store nothing.
 func TestRecallRefusals(t *testing.T) {
-	n := openNode(t, "", messaging.Limits{}, newFakeClock())
+	n := openNode(t, "", messaging.Limits{}, urgenttest.NewManualClock())
 	g := n.group(t, "alice", "bob")
 	sent := n.send(t, "bob", g.ID, "hi")
 	rec := n.recall(t, "bob", g.ID, sent.Seq)
@@ -295,7 +244,7 @@ func TestRecallNeedsStorage(t *testing.T) {
 // A reply may not quote a recalled message, and members may not take the
 // client ids recalls use.
 func TestReplyToRecalledAndReservedIDs(t *testing.T) {
-	n := openNode(t, "", messaging.Limits{}, newFakeClock())
+	n := openNode(t, "", messaging.Limits{}, urgenttest.NewManualClock())
 	g := n.group(t, "alice", "bob")
 	live := n.send(t, "bob", g.ID, "keep")
 	gone := n.send(t, "bob", g.ID, "drop")
@@ -322,7 +271,7 @@ func TestReplyToRecalledAndReservedIDs(t *testing.T) {
 // A confidential send stores the flag at the top level of its body, after
 // the body's own fields.
 func TestConfidentialFlagIsStored(t *testing.T) {
-	n := openNode(t, "", messaging.Limits{}, newFakeClock())
+	n := openNode(t, "", messaging.Limits{}, urgenttest.NewManualClock())
 	g := n.group(t, "alice", "bob")
 	req := bodyReq(g.ID, messaging.TypeText, messaging.TextBody{Text: "secret plan", Mentions: []string{"bob"}})
 	req.Confidential = true
@@ -339,7 +288,7 @@ func TestConfidentialFlagIsStored(t *testing.T) {
 // Forward copies the messages into one entry of the target with a
 // canonical body, fans it out there, and is idempotent by client id.
 func TestForward(t *testing.T) {
-	n := openNode(t, "", messaging.Limits{}, newFakeClock())
+	n := openNode(t, "", messaging.Limits{}, urgenttest.NewManualClock())
 	n.online(t, "alice", "carol")
 	src := n.group(t, "alice", "bob")
 	dst := n.group(t, "alice", "carol")
@@ -381,7 +330,7 @@ func TestForward(t *testing.T) {
 
 // Refused forwards store nothing in the target.
 func TestForwardRefusals(t *testing.T) {
-	n := openNode(t, "", messaging.Limits{}, newFakeClock())
+	n := openNode(t, "", messaging.Limits{}, urgenttest.NewManualClock())
 	src := n.group(t, "alice", "bob")
 	dst := n.group(t, "alice", "bob", "carol")
 	secret := bodyReq(src.ID, messaging.TypeText, messaging.TextBody{Text: "for your eyes only"})

@@ -10,6 +10,7 @@ import (
 	"parley/chat/conversation"
 	"parley/chat/messaging"
 	"parley/chat/urgent"
+	"parley/chat/urgent/urgenttest"
 )
 
 // urgentReq is a text message with the urgent flag.
@@ -66,7 +67,7 @@ func (n *node) waitPending(t *testing.T, want ...[2]uint64) {
 // interval the members who have not read it, and only they, get a
 // reminder, up to max_repeats times.
 func TestUrgentRemindsUnreaders(t *testing.T) {
-	clock := newFakeClock()
+	clock := urgenttest.NewManualClock()
 	n := openNode(t, "", messaging.Limits{}, clock)
 	n.online(t, "alice", "bob", "carol")
 	g := n.group(t, "alice", "bob", "carol")
@@ -120,7 +121,7 @@ func TestUrgentRemindsUnreaders(t *testing.T) {
 // Reminders stop early once everyone has read the message, or when it is
 // recalled.
 func TestUrgentStopsWhenReadOrRecalled(t *testing.T) {
-	clock := newFakeClock()
+	clock := urgenttest.NewManualClock()
 	n := openNode(t, "", messaging.Limits{}, clock)
 	n.online(t, "alice", "bob", "carol")
 	d, err := n.svc.CreateDirect(context.Background(), "alice", "bob")
@@ -158,7 +159,7 @@ func TestUrgentStopsWhenReadOrRecalled(t *testing.T) {
 // The schedule is in Pebble: a reminder due while the node was down fires
 // after it restarts.
 func TestUrgentSurvivesRestart(t *testing.T) {
-	clock := newFakeClock()
+	clock := urgenttest.NewManualClock()
 	n := openNode(t, "", messaging.Limits{}, clock)
 	g := n.group(t, "alice", "bob", "carol")
 	ack, err := n.svc.Send(context.Background(), "alice", urgentReq(g.ID, "sign the form", messaging.UrgentSpec{IntervalMinutes: 1, MaxRepeats: 3}))
@@ -186,7 +187,7 @@ func TestUrgentSurvivesRestart(t *testing.T) {
 // options are bounded; a server without a scheduler refuses them. Refused
 // sends store nothing and schedule nothing.
 func TestUrgentRefusals(t *testing.T) {
-	n := openNode(t, "", messaging.Limits{}, newFakeClock())
+	n := openNode(t, "", messaging.Limits{}, urgenttest.NewManualClock())
 	g := n.group(t, "alice", "bob", "carol")
 	if err := n.svc.SetRole(context.Background(), "alice", g.ID, "carol", conversation.RoleAdmin); err != nil {
 		t.Fatal(err)
@@ -224,7 +225,7 @@ func TestUrgentRefusals(t *testing.T) {
 
 // A forward carries an urgent message's body without its flag.
 func TestForwardStripsUrgentFlag(t *testing.T) {
-	n := openNode(t, "", messaging.Limits{}, newFakeClock())
+	n := openNode(t, "", messaging.Limits{}, urgenttest.NewManualClock())
 	src := n.group(t, "alice", "bob")
 	dst := n.group(t, "alice", "carol")
 	ack, err := n.svc.Send(context.Background(), "alice", urgentReq(src.ID, "all hands", messaging.UrgentSpec{}))

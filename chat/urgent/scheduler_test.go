@@ -12,55 +12,11 @@ import (
 
 	"parley/chat/conversation"
 	"parley/chat/urgent"
+	"parley/chat/urgent/urgenttest"
 	"parley/storage"
 )
 
 var quiet = slog.New(slog.NewTextHandler(io.Discard, nil))
-
-// fakeClock moves only when told to.
-type fakeClock struct {
-	mu      sync.Mutex
-	now     time.Time
-	waiters []waiter
-}
-
-type waiter struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	ch := make(chan time.Time, 1)
-	if d <= 0 {
-		ch <- c.now
-		return ch
-	}
-	c.waiters = append(c.waiters, waiter{c.now.Add(d), ch})
-	return ch
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	keep := c.waiters[:0]
-	for _, w := range c.waiters {
-		if w.at.After(c.now) {
-			keep = append(keep, w)
-		} else {
-			w.ch <- c.now
-		}
-	}
-	c.waiters = keep
-}
 
 // notices records reminders, standing in for the chat service's delivery
 // to devices, and holds the recalled messages.
@@ -97,7 +53,7 @@ type fixture struct {
 	dir    string
 	db     *storage.DB
 	convs  *conversation.Store
-	clock  *fakeClock
+	clock  *urgenttest.ManualClock
 	notes  *notices
 	sched  *urgent.Scheduler
 	direct string
@@ -107,7 +63,7 @@ type fixture struct {
 
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
-	f := &fixture{dir: t.TempDir(), clock: &fakeClock{now: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}, notes: &notices{recalled: map[string]bool{}}}
+	f := &fixture{dir: t.TempDir(), clock: urgenttest.NewManualClock(), notes: &notices{recalled: map[string]bool{}}}
 	f.open(t)
 	err := f.db.Update(func(b *storage.Batch) error {
 		d, err := f.convs.StageCreateDirect(b, "alice", "bob", 1, f.clock.Now())
