@@ -147,16 +147,17 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 	limits.MaxTextBytes = cfg.Chat.MaxTextBytes
 	limits.RecallWindow = cfg.Chat.RecallWindow
 	limits.UrgentInterval, limits.UrgentMaxRepeats = cfg.Chat.UrgentInterval, cfg.Chat.UrgentMaxRepeats
-	s.chat = messaging.New(s.msgs, s.convs, s.fan, members, memberEvents{s.bus.Conn()}, limits, logger)
-	s.chat.SetStorage(s.db)
-	s.urgent = urgent.New(s.db, s.convs, s.chat, urgent.Options{Logger: logger})
-	s.chat.SetUrgent(s.urgent)
-	s.urgent.Start()
 	s.files, err = files.New(s.db, files.Options{MaxBytes: cfg.Chat.MaxFileBytes})
 	if err != nil {
 		return nil, fmt.Errorf("open file store: %w", err)
 	}
-	s.chat.SetFiles(s.files)
+	s.chat = messaging.New(messaging.Deps{
+		DB: s.db, Log: s.msgs, Conversations: s.convs, Fanout: s.fan, Members: members,
+		Events: memberEvents{s.bus.Conn()}, Files: s.files, Limits: limits, Logger: logger,
+	})
+	s.urgent = urgent.New(s.db, s.convs, s.chat, urgent.Options{Logger: logger})
+	s.chat.SetUrgent(s.urgent)
+	s.urgent.Start()
 	chatws.Register(s.hub, s.chat, chatws.Config{SendPerSecond: cfg.Chat.SendPerSecond, SendBurst: cfg.Chat.SendBurst}, logger)
 	s.memberSub, err = subscribeMemberEvents(s.bus.Conn(), s.hub, s.fan, logger)
 	if err != nil {

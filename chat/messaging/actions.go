@@ -89,21 +89,14 @@ type urgentScheduler interface {
 }
 
 // SetUrgent lets the service accept urgent messages, whose reminders u
-// schedules. Call it before the service is used; without it urgent sends
-// are refused.
+// schedules. It is a setter rather than a Deps field because the scheduler
+// in turn notifies through the service. Call it before the service is
+// used; without it urgent sends are refused.
 func (s *Service) SetUrgent(u *urgent.Scheduler) {
-	if u == nil {
-		s.urgent = nil
-		return
+	if u != nil { // a nil *Scheduler in the interface would not compare nil
+		s.urgent = u
 	}
-	s.urgent = u
 }
-
-// SetStorage gives the service the database it keeps its own records in,
-// beside the log and the conversation store: the recall markers. Call it
-// before the service is used. Without it Recall is refused, so no message
-// counts as recalled.
-func (s *Service) SetStorage(db *storage.DB) { s.db = db }
 
 // checkReservedID refuses a member's client message id in the recall
 // entries' namespace. It runs before anything else, so such an id is never

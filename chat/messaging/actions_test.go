@@ -56,8 +56,10 @@ func openNode(t *testing.T, dir string, limits messaging.Limits, clock *urgentte
 		t.Fatal(err)
 	}
 	h.fan = fanout.New(h.bus.Conn(), h.rec, h.convs, quiet)
-	h.svc = messaging.New(h.log, h.convs, h.fan, h.people, localEvents{h.fan}, limits, quiet)
-	h.svc.SetStorage(h.db)
+	h.svc = messaging.New(messaging.Deps{
+		DB: h.db, Log: h.log, Conversations: h.convs, Fanout: h.fan, Members: h.people,
+		Events: localEvents{h.fan}, Limits: limits, Logger: quiet,
+	})
 	n := &node{harness: h, clock: clock}
 	n.sched = urgent.New(h.db, h.convs, h.svc, urgent.Options{Clock: clock, Logger: quiet})
 	h.svc.SetUrgent(n.sched)
@@ -232,7 +234,7 @@ func TestRecallRefusals(t *testing.T) {
 	wantErr(t, "dissolved group", err, conversation.ErrDissolved)
 }
 
-// Without SetStorage the service refuses recalls.
+// Without Deps.DB the service refuses recalls.
 func TestRecallNeedsStorage(t *testing.T) {
 	h := newHarness(t, messaging.Limits{}, nil)
 	g := h.group(t, "alice", "bob")

@@ -46,7 +46,10 @@ func benchNode(b *testing.B, n int) (*messaging.Service, *counter, []string) {
 		ids[i] = fmt.Sprintf("m%d", i)
 		people[ids[i]] = true
 	}
-	svc := messaging.New(log, convs, fan, people, localEvents{fan}, messaging.DefaultLimits(), quiet)
+	svc := messaging.New(messaging.Deps{
+		DB: db, Log: log, Conversations: convs, Fanout: fan, Members: people,
+		Events: localEvents{fan}, Limits: messaging.DefaultLimits(), Logger: quiet,
+	})
 	b.Cleanup(func() {
 		svc.Close()
 		nb.Close()

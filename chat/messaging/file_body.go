@@ -21,11 +21,6 @@ type FileLookup interface {
 	Get(id string) (files.Meta, error)
 }
 
-// SetFiles lets the service accept file and image messages, whose files
-// it looks up in f. Call it before the service is used; without it those
-// types are refused.
-func (s *Service) SetFiles(f FileLookup) { s.files = f }
-
 // FileRequest is the body a member sends for a "file" or "image" message.
 type FileRequest struct {
 	FileID  string `json:"file_id"`

@@ -16,17 +16,6 @@ import (
 	"parley/chat/messaging"
 )
 
-// withFiles gives the harness's service a real file store over its Pebble.
-func (h *harness) withFiles(t *testing.T) *files.Store {
-	t.Helper()
-	st, err := files.New(h.db, files.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	h.svc.SetFiles(st)
-	return st
-}
-
 func upload(t *testing.T, st *files.Store, convID, owner, name string, content []byte) files.Meta {
 	t.Helper()
 	m, err := st.Put(convID, owner, name, bytes.NewReader(content))
@@ -64,8 +53,8 @@ func testPNG(t *testing.T, w, h int) []byte {
 // in canonical form, and refuse files that are not the sender's upload to
 // this conversation.
 func TestFileMessages(t *testing.T) {
-	h := newHarness(t, messaging.Limits{}, nil)
-	st := h.withFiles(t)
+	h := startHarness(t, messaging.Limits{}, nil, true)
+	st := h.files
 	conv := h.group(t, "alice", "bob")
 	other := h.group(t, "alice", "carol")
 	ctx := context.Background()

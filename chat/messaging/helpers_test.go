@@ -16,6 +16,7 @@ import (
 	"parley/chat/bus"
 	"parley/chat/conversation"
 	"parley/chat/fanout"
+	"parley/chat/files"
 	"parley/chat/messaging"
 	"parley/chat/msglog"
 	"parley/storage"
@@ -140,6 +141,7 @@ type harness struct {
 	fan    *fanout.Fanout
 	rec    *recorder
 	people directory
+	files  *files.Store // nil unless started with files
 	svc    *messaging.Service
 
 	barriers atomic.Int64
@@ -149,6 +151,13 @@ type harness struct {
 // newHarness starts a node with the given limits (testLimits when zero)
 // and the events implementation made by events (localEvents when nil).
 func newHarness(t *testing.T, limits messaging.Limits, events func(*fanout.Fanout) messaging.Events) *harness {
+	t.Helper()
+	return startHarness(t, limits, events, false)
+}
+
+// startHarness is newHarness, with a real file store over the node's
+// Pebble when withFiles is set.
+func startHarness(t *testing.T, limits messaging.Limits, events func(*fanout.Fanout) messaging.Events, withFiles bool) *harness {
 	t.Helper()
 	if limits == (messaging.Limits{}) {
 		limits = testLimits()
@@ -168,6 +177,11 @@ func newHarness(t *testing.T, limits messaging.Limits, events func(*fanout.Fanou
 		t.Fatal(err)
 	}
 	h.convs = conversation.New(h.db, conversation.Options{})
+	if withFiles {
+		if h.files, err = files.New(h.db, files.Options{}); err != nil {
+			t.Fatal(err)
+		}
+	}
 	h.bus, err = bus.Start(bus.Config{}, quiet)
 	if err != nil {
 		h.log.Close()
@@ -179,7 +193,14 @@ func newHarness(t *testing.T, limits messaging.Limits, events func(*fanout.Fanou
 	if events != nil {
 		ev = events(h.fan)
 	}
-	h.svc = messaging.New(h.log, h.convs, h.fan, h.people, ev, limits, quiet)
+	deps := messaging.Deps{
+		Log: h.log, Conversations: h.convs, Fanout: h.fan, Members: h.people,
+		Events: ev, Limits: limits, Logger: quiet,
+	}
+	if h.files != nil { // a nil *files.Store would be a non-nil FileLookup
+		deps.Files = h.files
+	}
+	h.svc = messaging.New(deps)
 	t.Cleanup(h.stop)
 	return h
 }

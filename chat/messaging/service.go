@@ -84,37 +84,55 @@ type Service struct {
 	events  Events
 	limits  Limits
 	logger  *slog.Logger
+	db      *storage.DB     // the service's own records (recall markers); nil refuses recalls
+	files   FileLookup      // nil refuses file and image messages
 	urgent  urgentScheduler // set by SetUrgent; nil refuses urgent messages
-	db      *storage.DB     // set by SetStorage; nil refuses recalls
-	files   FileLookup      // set by SetFiles; nil refuses file messages
 
 	receipts *receiptCoalescer
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
 
+// Deps are what the service stands on. All are required but DB and Files.
+type Deps struct {
+	// DB keeps the service's own records beside the log and the
+	// conversation store (the recall markers); nil refuses recalls.
+	DB            *storage.DB
+	Log           *msglog.Log
+	Conversations *conversation.Store
+	Fanout        *fanout.Fanout
+	Members       Members
+	Events        Events
+	// Files looks up uploaded files; nil refuses file and image messages.
+	Files  FileLookup
+	Limits Limits
+	Logger *slog.Logger
+}
+
 // New creates the service and starts its receipt coalescer. Close stops it.
-func New(log *msglog.Log, convs *conversation.Store, fan *fanout.Fanout, members Members, events Events, limits Limits, logger *slog.Logger) *Service {
+// Zero limits take their defaults.
+func New(d Deps) *Service {
+	limits, def := d.Limits, DefaultLimits()
 	if limits.ReceiptInterval <= 0 {
-		limits.ReceiptInterval = DefaultLimits().ReceiptInterval
+		limits.ReceiptInterval = def.ReceiptInterval
 	}
 	if limits.RecallWindow <= 0 {
-		limits.RecallWindow = DefaultLimits().RecallWindow
+		limits.RecallWindow = def.RecallWindow
 	}
 	if limits.UrgentInterval <= 0 {
-		limits.UrgentInterval = DefaultLimits().UrgentInterval
+		limits.UrgentInterval = def.UrgentInterval
 	}
 	if limits.UrgentMaxRepeats <= 0 {
-		limits.UrgentMaxRepeats = DefaultLimits().UrgentMaxRepeats
+		limits.UrgentMaxRepeats = def.UrgentMaxRepeats
 	}
 	s := &Service{
-		log: log, convs: convs, fan: fan, members: members, events: events,
-		limits: limits, logger: logger, stop: make(chan struct{}),
+		log: d.Log, convs: d.Conversations, fan: d.Fanout, members: d.Members, events: d.Events,
+		db: d.DB, files: d.Files, limits: limits, logger: d.Logger, stop: make(chan struct{}),
 	}
 	s.receipts = newReceiptCoalescer(s)
 	// Every stored entry is published from here, in seq order per
 	// conversation, whichever operation appended it.
-	log.OnDurable(s.publishEntry)
+	d.Log.OnDurable(s.publishEntry)
 	s.wg.Add(1)
 	go func() {
 		defer s.wg.Done()
