@@ -206,3 +206,14 @@ func TestStaleTokenDoesNotBlockRefresh(t *testing.T) {
 		t.Fatalf("reused refresh token: %d %s", status, raw)
 	}
 }
+
+// TestAnonymousBodiesAreNotRead: a route that needs a token refuses an
+// anonymous request before reading its body, whatever its size.
+func TestAnonymousBodiesAreNotRead(t *testing.T) {
+	srv := startServer(t, testConfig(t, t.TempDir()))
+	big := strings.Repeat("x", 4<<20) // far over the 1 MiB body limit
+	status, raw := call(t, "POST", srv.URL+"/api/v1/tags", "", `{"name":"`+big+`"}`, nil)
+	if status != 401 || errorCode(raw) != "unauthenticated" {
+		t.Fatalf("anonymous oversized body: %d %s", status, raw)
+	}
+}

@@ -138,16 +138,8 @@ func (a *API) wrap(rt Route) http.Handler {
 		limit = a.limits.MaxBodyBytes
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		var body []byte
-		if rt.Stream {
-			r.Body = http.MaxBytesReader(w, r.Body, limit)
-		} else {
-			var err error
-			if body, err = readBody(r, limit); err != nil {
-				writeError(w, r, a.log, err)
-				return
-			}
-		}
+		// Authenticate from the headers before reading the body, so an
+		// anonymous client cannot make the server read megabytes first.
 		p, err := a.authenticate(r)
 		if err != nil {
 			if rt.Policy.Access != Public {
@@ -157,6 +149,17 @@ func (a *API) wrap(rt Route) http.Handler {
 			// A stale token must not block the routes that replace it
 			// (refresh, login): public routes treat it as no token.
 			p = nil
+		}
+		if err := requireSignIn(p, rt.Policy); err != nil {
+			writeError(w, r, a.log, err)
+			return
+		}
+		var body []byte
+		if rt.Stream {
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
+		} else if body, err = readBody(r, limit); err != nil {
+			writeError(w, r, a.log, err)
+			return
 		}
 		if err := a.authorize(p, rt.Policy, r, body); err != nil {
 			writeError(w, r, a.log, err)
