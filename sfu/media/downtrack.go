@@ -1,0 +1,556 @@
+package media
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/pion/interceptor"
+	"github.com/pion/rtcp"
+	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v3"
+
+	"parley/sfu/transport"
+)
+
+// Queue and history sizes of a downtrack.
+const (
+	// VideoQueuePackets and AudioQueuePackets bound the packets waiting
+	// for one subscriber. A full queue drops (the subscriber NACKs them
+	// back from the cache) rather than holding up the publisher's reader.
+	VideoQueuePackets = 256
+	AudioQueuePackets = 64
+	// historyPackets is how many sent packets a downtrack remembers, to
+	// map a NACKed sequence number back to the layer packet it was.
+	historyPackets = 1024
+	// MaxRetransmits is how often one packet is resent for NACKs. A
+	// congested link NACKs the same packets again and again; resending
+	// without end would only congest it more.
+	MaxRetransmits = 2
+)
+
+// ErrDownTrackBound refuses a second Bind: a downtrack feeds exactly one
+// subscriber connection.
+var ErrDownTrackBound = errors.New("downtrack already bound")
+
+// DownTrack forwards one Receiver's track to one subscriber. It is a
+// webrtc.TrackLocal, added to the subscriber's PeerConnection (see
+// AddDownTrack). It forwards one layer at a time, rewriting sequence
+// numbers and timestamps so the subscriber sees a single continuous
+// stream across layer switches and publisher SSRC changes, and it
+// answers the subscriber's RTCP: NACKs from the receiver's packet cache,
+// PLI and FIR with a throttled keyframe request to the publisher.
+type DownTrack struct {
+	r        *Receiver
+	id       string
+	streamID string
+	logger   *slog.Logger
+	q        *queue
+
+	muted    atomic.Bool
+	target   atomic.Int32 // slot wanted, -1 for none
+	current  atomic.Int32 // slot being forwarded, -1 for none
+	maxLayer atomic.Int32 // quality index
+	bwLayer  atomic.Int32 // quality index the allocator allows
+	maxW     atomic.Int32
+	maxH     atomic.Int32
+
+	mu     sync.Mutex
+	bound  bool
+	closed bool
+	done   chan struct{}
+
+	// Set once in Bind, before the goroutines start.
+	ssrc   uint32
+	pt     uint8
+	writer webrtc.TrackLocalWriter
+	exts   []extMap
+
+	// writeMu is held while one packet is written; Mute takes it so no
+	// packet is written after Mute returns.
+	writeMu sync.Mutex
+	fwd     forwarder
+	buf     []byte
+	pkt     rtp.Packet
+	hdr     rtp.Header
+
+	histMu sync.Mutex
+	hist   []sent
+
+	packets, bytes, retransmits, nackMisses atomic.Uint64
+	lastSN                                  atomic.Uint32
+	epoch                                   atomic.Uint32
+}
+
+// extMap forwards one header extension under the subscriber's ID.
+type extMap struct{ from, to uint8 }
+
+// sent remembers one packet a downtrack wrote, for NACKs.
+type sent struct {
+	valid    bool
+	resent   uint8
+	outSN    uint16
+	inSN     uint16
+	layer    *layer
+	tsOffset uint32
+	epoch    uint32
+}
+
+// DownTrackConfig names a downtrack as the subscriber will see it.
+type DownTrackConfig struct {
+	// ID and StreamID default to the published track's.
+	ID, StreamID string
+	Logger       *slog.Logger
+}
+
+// NewDownTrack makes a downtrack of r. It starts forwarding once bound to
+// a PeerConnection, on the highest layer allowed until told otherwise.
+func NewDownTrack(r *Receiver, cfg DownTrackConfig) *DownTrack {
+	if cfg.ID == "" {
+		cfg.ID = r.trackID
+	}
+	if cfg.StreamID == "" {
+		cfg.StreamID = r.streamID
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = r.logger
+	}
+	size := VideoQueuePackets
+	if r.kind == webrtc.RTPCodecTypeAudio {
+		size = AudioQueuePackets
+	}
+	d := &DownTrack{
+		r: r, id: cfg.ID, streamID: cfg.StreamID, logger: cfg.Logger.With("downtrack", cfg.ID),
+		q:    newQueue(size),
+		done: make(chan struct{}),
+		fwd:  newForwarder(r.kind == webrtc.RTPCodecTypeVideo, r.codec.ClockRate),
+		buf:  make([]byte, MaxPacketSize),
+		hist: make([]sent, historyPackets),
+	}
+	d.target.Store(-1)
+	d.current.Store(-1)
+	d.maxLayer.Store(MaxLayers - 1)
+	d.bwLayer.Store(MaxLayers - 1)
+	return d
+}
+
+// AddDownTrack adds d to a subscriber connection (pc.AddTrack, so
+// reusing a media section an earlier track left idle so the SDP does not
+// grow with every subscribe and unsubscribe; the server then offers.
+// Remove it with pc.RemoveTrack(sender). The section offers the
+// publisher's codec first, as the server registers it (its payload type
+// and full RTCP feedback), then every other codec of its kind: Pion v3
+// settles a connection's codecs from its first audio and first video
+// section only, so a section that offered one codec alone would leave a
+// later track of another codec (VP8 next to H.264) unable to bind.
+func AddDownTrack(pc *webrtc.PeerConnection, d *DownTrack) (*webrtc.RTPSender, error) {
+	codec, ok := matchCodec(d.r.codec, transport.Codecs())
+	if !ok {
+		return nil, fmt.Errorf("add downtrack %s: %w: %s", d.id, webrtc.ErrUnsupportedCodec, d.r.codec.MimeType)
+	}
+	prefs := []webrtc.RTPCodecParameters{codec}
+	for _, c := range transport.Codecs() {
+		if c.PayloadType != codec.PayloadType && strings.HasPrefix(c.MimeType, d.r.kind.String()+"/") {
+			prefs = append(prefs, c)
+		}
+	}
+	sender, err := pc.AddTrack(d)
+	if err != nil {
+		return nil, fmt.Errorf("add downtrack %s: %w", d.id, err)
+	}
+	for _, tr := range pc.GetTransceivers() {
+		if tr.Sender() != sender {
+			continue
+		}
+		if err := tr.SetCodecPreferences(prefs); err != nil {
+			_ = pc.RemoveTrack(sender)
+			return nil, fmt.Errorf("add downtrack %s: codec %s: %w", d.id, codec.MimeType, err)
+		}
+	}
+	return sender, nil
+}
+
+// ID implements webrtc.TrackLocal.
+func (d *DownTrack) ID() string { return d.id }
+
+// RID implements webrtc.TrackLocal; a downtrack is one stream.
+func (d *DownTrack) RID() string { return "" }
+
+// StreamID implements webrtc.TrackLocal.
+func (d *DownTrack) StreamID() string { return d.streamID }
+
+// Kind implements webrtc.TrackLocal.
+func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.r.kind }
+
+// Receiver is the track this downtrack forwards.
+func (d *DownTrack) Receiver() *Receiver { return d.r }
+
+// Bind implements webrtc.TrackLocal. Pion calls it when negotiation has
+// settled the codec; forwarding starts here.
+func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codec, ok := matchCodec(d.r.codec, ctx.CodecParameters())
+	if !ok {
+		return webrtc.RTPCodecParameters{}, fmt.Errorf("downtrack %s: %w: subscriber does not take %s %s",
+			d.id, webrtc.ErrUnsupportedCodec, d.r.codec.MimeType, d.r.codec.SDPFmtpLine)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.bound || d.closed {
+		return webrtc.RTPCodecParameters{}, fmt.Errorf("downtrack %s: %w", d.id, ErrDownTrackBound)
+	}
+	d.bound = true
+	d.ssrc = uint32(ctx.SSRC())
+	d.pt = uint8(codec.PayloadType)
+	d.writer = ctx.WriteStream()
+	pub := d.r.forwardedExtensions()
+	for _, e := range ctx.HeaderExtensions() {
+		if from, ok := pub[e.URI]; ok {
+			d.exts = append(d.exts, extMap{from: from, to: uint8(e.ID)})
+		}
+	}
+	go d.writeLoop()
+	go d.readRTCP(ctx.RTCPReader())
+	d.r.addDownTrack(d)
+	d.retarget()
+	return codec, nil
+}
+
+// Unbind implements webrtc.TrackLocal: the sender stopped, so the
+// downtrack stops for good.
+func (d *DownTrack) Unbind(webrtc.TrackLocalContext) error {
+	d.Close()
+	return nil
+}
+
+// Close stops forwarding and detaches from the receiver.
+func (d *DownTrack) Close() {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.closed {
+		return
+	}
+	d.closed = true
+	close(d.done)
+	d.r.removeDownTrack(d)
+}
+
+// Mute stops forwarding at once: when Mute(true) returns, no further
+// packet of this track is written toward the subscriber (retransmissions
+// of packets sent before still are). Mute(false) resumes on the next
+// keyframe, which it requests, with sequence numbers continuing where
+// they stopped.
+func (d *DownTrack) Mute(muted bool) {
+	d.muted.Store(muted)
+	d.writeMu.Lock()
+	//lint:ignore SA2001 an empty critical section is the barrier
+	d.writeMu.Unlock()
+	if !muted {
+		if l := d.r.layerInSlot(int(d.target.Load())); l != nil {
+			d.r.requestKeyframe(l)
+		}
+	}
+}
+
+// Muted reports whether Mute(true) is in force.
+func (d *DownTrack) Muted() bool { return d.muted.Load() }
+
+// SetMaxLayer caps the layer forwarded, as a quality index (0 is the
+// lowest; see Receiver.Layers).
+func (d *DownTrack) SetMaxLayer(quality int) {
+	d.maxLayer.Store(int32(max(quality, 0)))
+	d.retarget()
+}
+
+// SetMaxSize caps the layer forwarded to the largest whose picture fits
+// in w×h, the size the subscriber shows it at. The lowest layer is
+// forwarded even if it is larger. Zero removes the cap.
+func (d *DownTrack) SetMaxSize(w, h int) {
+	d.maxW.Store(int32(w))
+	d.maxH.Store(int32(h))
+	d.retarget()
+}
+
+// setBandwidthLayer is the allocator's cap, as a quality index.
+func (d *DownTrack) setBandwidthLayer(quality int) {
+	d.bwLayer.Store(int32(quality))
+	d.retarget()
+}
+
+// allowedLayer is the highest quality index the subscriber's own limits
+// (SetMaxLayer, SetMaxSize) allow among order.
+func (d *DownTrack) allowedLayer(order []*layer) int {
+	q := min(int(d.maxLayer.Load()), len(order)-1)
+	if w, h := d.maxW.Load(), d.maxH.Load(); w > 0 && h > 0 {
+		for q > 0 {
+			l := order[q]
+			lw, lh := l.width.Load(), l.height.Load()
+			if lw == 0 || (lw <= w && lh <= h) {
+				break
+			}
+			q--
+		}
+	}
+	return q
+}
+
+// retarget chooses the layer to forward: the highest active one within
+// the subscriber's limits and the allocator's, else the nearest active
+// one below, else above.
+func (d *DownTrack) retarget() {
+	order := *d.r.order.Load()
+	if len(order) == 0 {
+		return
+	}
+	want := min(d.allowedLayer(order), int(d.bwLayer.Load()))
+	now := time.Now().UnixNano()
+	pick := -1
+	for q := want; q >= 0 && pick < 0; q-- {
+		if order[q].alive(now) {
+			pick = q
+		}
+	}
+	for q := want + 1; q < len(order) && pick < 0; q++ {
+		if order[q].alive(now) {
+			pick = q
+		}
+	}
+	if pick < 0 {
+		if d.target.Load() >= 0 {
+			return // nothing is flowing; keep waiting on the old choice
+		}
+		pick = max(want, 0) // not started yet: wait for the wanted layer
+	}
+	l := order[pick]
+	if old := d.target.Swap(int32(l.slot)); old != int32(l.slot) && int32(l.slot) != d.current.Load() {
+		d.r.requestKeyframe(l)
+	}
+}
+
+// CurrentLayer is the quality index being forwarded, or -1.
+func (d *DownTrack) CurrentLayer() int { return d.r.qualityOf(int(d.current.Load())) }
+
+// TargetLayer is the quality index the downtrack is moving to, or -1.
+func (d *DownTrack) TargetLayer() int { return d.r.qualityOf(int(d.target.Load())) }
+
+// wants reports whether packets of the layer in slot may be forwarded.
+func (d *DownTrack) wants(slot int) bool {
+	s := int32(slot)
+	return s == d.current.Load() || s == d.target.Load()
+}
+
+func (d *DownTrack) writeLoop() {
+	var batch []entry
+	for {
+		select {
+		case <-d.done:
+			return
+		case <-d.q.wake:
+		}
+		batch = d.q.drain(batch[:0])
+		for _, e := range batch {
+			d.forward(e)
+		}
+	}
+}
+
+func (d *DownTrack) forward(e entry) {
+	n, ok := e.layer.cache.get(e.sn, d.buf)
+	if !ok {
+		return // overwritten while queued: this subscriber lags far behind
+	}
+	if err := d.pkt.Unmarshal(d.buf[:n]); err != nil {
+		return
+	}
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
+	if d.muted.Load() || e.layer.refused.Load() {
+		// Muted, or the layer runs over the publisher's bitrate cap.
+		if d.muted.Load() || e.layer.slot == d.fwd.cur {
+			d.fwd.pause()
+			d.current.Store(-1)
+		}
+		return
+	}
+	target := int(d.target.Load())
+	sn, ts, v := d.fwd.forward(e.layer.slot, target, &d.pkt.Header, e.keyframe, time.Now())
+	d.current.Store(int32(d.fwd.cur))
+	switch v {
+	case verdictDrop:
+		return
+	case verdictNeedKeyframe:
+		d.r.requestKeyframe(e.layer)
+		return
+	}
+	d.setHeader(&d.hdr, &d.pkt, sn, ts)
+	if _, err := d.writer.WriteRTP(&d.hdr, d.pkt.Payload); err != nil {
+		return
+	}
+	d.histMu.Lock()
+	d.hist[sn%historyPackets] = sent{valid: true, outSN: sn, inSN: e.sn, layer: e.layer,
+		tsOffset: d.fwd.tsOffset, epoch: d.fwd.epoch}
+	d.histMu.Unlock()
+	d.epoch.Store(d.fwd.epoch)
+	d.packets.Add(1)
+	d.bytes.Add(uint64(n))
+	d.lastSN.Store(uint32(sn))
+}
+
+// setHeader builds the outgoing header: the subscriber's SSRC and payload
+// type, the munged numbers, and only the extensions worth forwarding,
+// under the subscriber's IDs. It reuses hdr's extension slice.
+func (d *DownTrack) setHeader(hdr *rtp.Header, in *rtp.Packet, sn uint16, ts uint32) {
+	exts := hdr.Extensions[:0]
+	*hdr = rtp.Header{
+		Version: 2, Marker: in.Marker, PayloadType: d.pt,
+		SequenceNumber: sn, Timestamp: ts, SSRC: d.ssrc, Extensions: exts,
+	}
+	for _, m := range d.exts {
+		if v := in.GetExtension(m.from); v != nil {
+			_ = hdr.SetExtension(m.to, v)
+		}
+	}
+}
+
+func (d *DownTrack) readRTCP(reader interceptor.RTCPReader) {
+	buf := make([]byte, MaxPacketSize)
+	for {
+		n, _, err := reader.Read(buf, nil)
+		if err != nil {
+			return
+		}
+		select {
+		case <-d.done:
+			return
+		default:
+		}
+		pkts, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue
+		}
+		for _, p := range pkts {
+			switch p := p.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				if l := d.r.layerInSlot(int(d.current.Load())); l != nil {
+					d.r.requestKeyframe(l)
+				}
+			case *rtcp.TransportLayerNack:
+				d.retransmit(p)
+			}
+		}
+	}
+}
+
+// retransmit answers a NACK from the receiver's cache. A packet the
+// downtrack never sent, one gone from the cache, one already resent
+// MaxRetransmits times, or one from before the last layer switch (the
+// subscriber's decoder starts over at the switch's keyframe anyway) is
+// skipped.
+func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
+	buf := make([]byte, MaxPacketSize)
+	var pkt rtp.Packet
+	var hdr rtp.Header
+	for _, pair := range nack.Nacks {
+		pair.Range(func(sn uint16) bool {
+			d.histMu.Lock()
+			h := &d.hist[sn%historyPackets]
+			s := *h
+			ok := s.valid && s.outSN == sn && s.resent < MaxRetransmits && s.epoch == d.epoch.Load()
+			if ok {
+				h.resent++
+			}
+			d.histMu.Unlock()
+			if !ok {
+				d.nackMisses.Add(1)
+				return true
+			}
+			n, ok := s.layer.cache.get(s.inSN, buf)
+			if !ok || pkt.Unmarshal(buf[:n]) != nil {
+				d.nackMisses.Add(1)
+				return true
+			}
+			d.setHeader(&hdr, &pkt, sn, pkt.Timestamp-s.tsOffset)
+			if _, err := d.writer.WriteRTP(&hdr, pkt.Payload); err == nil {
+				d.retransmits.Add(1)
+			}
+			return true
+		})
+	}
+}
+
+// DownTrackStats counts what a downtrack did.
+type DownTrackStats struct {
+	// Packets and Bytes count media packets forwarded, not counting
+	// retransmissions.
+	Packets, Bytes uint64
+	// LastSequenceNumber is the outgoing sequence number of the last
+	// packet forwarded.
+	LastSequenceNumber uint16
+	// Retransmits counts packets resent for NACKs, from the cache.
+	Retransmits uint64
+	// NACKMisses counts NACKed packets that could not be resent.
+	NACKMisses uint64
+	// QueueDrops counts packets dropped because the subscriber's queue
+	// was full.
+	QueueDrops uint64
+}
+
+// Stats reports the downtrack's counters.
+func (d *DownTrack) Stats() DownTrackStats {
+	return DownTrackStats{
+		Packets: d.packets.Load(), Bytes: d.bytes.Load(), LastSequenceNumber: uint16(d.lastSN.Load()),
+		Retransmits: d.retransmits.Load(), NACKMisses: d.nackMisses.Load(), QueueDrops: d.q.droppedCount(),
+	}
+}
+
+// matchCodec finds the negotiated codec to forward want as: the same
+// codec, and for H.264 the same packetization mode, preferring the same
+// profile.
+func matchCodec(want webrtc.RTPCodecParameters, have []webrtc.RTPCodecParameters) (webrtc.RTPCodecParameters, bool) {
+	h264 := strings.EqualFold(want.MimeType, webrtc.MimeTypeH264)
+	mode := fmtpValue(want.SDPFmtpLine, "packetization-mode")
+	if mode == "" {
+		mode = "0"
+	}
+	profile := fmtpValue(want.SDPFmtpLine, "profile-level-id")
+	var fallback *webrtc.RTPCodecParameters
+	for i, c := range have {
+		if !strings.EqualFold(c.MimeType, want.MimeType) {
+			continue
+		}
+		if !h264 {
+			return c, true
+		}
+		m := fmtpValue(c.SDPFmtpLine, "packetization-mode")
+		if m == "" {
+			m = "0"
+		}
+		if m != mode {
+			continue
+		}
+		p := fmtpValue(c.SDPFmtpLine, "profile-level-id")
+		if len(p) >= 4 && len(profile) >= 4 && strings.EqualFold(p[:4], profile[:4]) {
+			return c, true
+		}
+		if fallback == nil {
+			fallback = &have[i]
+		}
+	}
+	if fallback != nil {
+		return *fallback, true
+	}
+	return webrtc.RTPCodecParameters{}, false
+}
+
+func fmtpValue(line, key string) string {
+	for _, kv := range strings.Split(line, ";") {
+		k, v, _ := strings.Cut(strings.TrimSpace(kv), "=")
+		if strings.EqualFold(k, key) {
+			return v
+		}
+	}
+	return ""
+}
