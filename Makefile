@@ -22,7 +22,7 @@ deps:
 	$(GO) mod download
 	@if ! command -v ffprobe >/dev/null || ! command -v chromium >/dev/null; then \
 		$(SUDO) apt-get update -qq && \
-		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq ffmpeg chromium >/dev/null; \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq ffmpeg chromium fonts-noto-cjk fonts-noto-color-emoji >/dev/null; \
 	fi
 	@if [ -f $(E2E)/package-lock.json ]; then npm ci --prefix $(E2E) --no-audit --no-fund >/dev/null; fi
 

@@ -465,7 +465,7 @@ func TestAuthorizationMatrix(t *testing.T) {
 	f.b = mk("B", directory.RootDepartmentID)
 
 	rows := map[string]matrixRow{}
-	for _, row := range matrixRows() {
+	for _, row := range append(append(matrixRows(), meetingMatrixRows()...), liveMatrixRows()...) {
 		if _, dup := rows[row.route]; dup {
 			t.Fatalf("two rows for %s", row.route)
 		}

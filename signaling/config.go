@@ -2,13 +2,18 @@ package signaling
 
 import (
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/pion/webrtc/v3"
 
 	"parley/chat/bus"
 	"parley/chat/directory"
 	"parley/chat/files"
 	"parley/chat/msglog"
 	"parley/chat/urgent"
+	"parley/sfu/live"
+	"parley/sfu/rtc"
 )
 
 // Config is everything `parley serve` can be told. cmd/parley fills it from
@@ -24,6 +29,15 @@ type Config struct {
 	// PublicIP is announced in ICE candidates when the server sits behind a
 	// 1:1 NAT (a cloud VM's elastic IP). Empty announces local addresses.
 	PublicIP string `yaml:"public_ip"`
+	// ICEServers are the STUN and TURN URLs handed to WebRTC clients (in
+	// WHIP and WHEP Link headers, and to browsers): "stun:host:3478",
+	// "turn:host:3478?transport=udp", "turns:host:5349". The server itself
+	// needs none: it has one host candidate on MediaPort.
+	ICEServers []string `yaml:"ice_servers"`
+	// TURNUsername and TURNCredential are the long-term credentials of the
+	// turn: and turns: URLs in ICEServers.
+	TURNUsername   string `yaml:"turn_username"`
+	TURNCredential string `yaml:"turn_credential"`
 	// CompanyName names the root department on first start.
 	CompanyName string `yaml:"company_name"`
 	// AllowedOrigins lets browser pages on other origins open the
@@ -36,6 +50,8 @@ type Config struct {
 	Auth    AuthConfig    `yaml:"auth"`
 	Limits  LimitsConfig  `yaml:"limits"`
 	Chat    ChatConfig    `yaml:"chat"`
+	Live    LiveConfig    `yaml:"live"`
+	Meeting MeetingConfig `yaml:"meeting"`
 	NATS    bus.Config    `yaml:"nats"`
 	Storage StorageConfig `yaml:"storage"`
 }
@@ -110,6 +126,69 @@ type ChatConfig struct {
 	MaxFileBytes int64 `yaml:"max_file_bytes"`
 }
 
+// LiveConfig holds the limits of live interactions (comments, likes,
+// polls) in a live's room.
+type LiveConfig struct {
+	// MaxCommentBytes caps one comment or question.
+	MaxCommentBytes int `yaml:"max_comment_bytes"`
+	// CommentsPerMinute and CommentBurst limit how fast one viewer
+	// comments and asks in one live, over all their sessions on a node.
+	CommentsPerMinute int `yaml:"comments_per_minute"`
+	CommentBurst      int `yaml:"comment_burst"`
+	// TallyInterval is how often like and poll tallies and the viewer
+	// count are published to a live's viewers, at most.
+	TallyInterval time.Duration `yaml:"tally_interval"`
+	// DisconnectGrace is how long a live stays on air after its encoder's
+	// connection drops without a DELETE, waiting for it to reconnect.
+	DisconnectGrace time.Duration `yaml:"disconnect_grace"`
+	// MaxBroadcasts caps the lives on air at once on this node, and
+	// MaxViewers the players (WHEP or WebSocket) of one live on it.
+	MaxBroadcasts int `yaml:"max_broadcasts"`
+	MaxViewers    int `yaml:"max_viewers"`
+}
+
+// MaxLiveCommentBytes is the largest live.max_comment_bytes allowed.
+const MaxLiveCommentBytes = 4000
+
+// MeetingConfig holds the limits of the meeting rooms a node hosts.
+type MeetingConfig struct {
+	// ReconnectGrace is how long a participant whose connection dropped
+	// keeps its place and its tracks, waiting to resume.
+	ReconnectGrace time.Duration `yaml:"reconnect_grace"`
+	// MaxTracksPerParticipant caps the tracks one participant publishes
+	// at once, 1 to 4 (one per source).
+	MaxTracksPerParticipant int `yaml:"max_tracks_per_participant"`
+	// MaxPublishBitrate caps what one participant sends, in bits per
+	// second, over all its tracks.
+	MaxPublishBitrate int `yaml:"max_publish_bitrate"`
+	// MaxWaiting caps one meeting's waiting room.
+	MaxWaiting int `yaml:"max_waiting"`
+}
+
+// rooms is the room configuration these settings make.
+func (m MeetingConfig) rooms() rtc.Config {
+	c := rtc.DefaultConfig()
+	c.ReconnectGrace = m.ReconnectGrace
+	c.MaxTracksPerParticipant = m.MaxTracksPerParticipant
+	c.MaxPublishBitrate = m.MaxPublishBitrate
+	c.MaxWaiting = m.MaxWaiting
+	return c
+}
+
+func (m MeetingConfig) validate() error {
+	switch {
+	case m.ReconnectGrace < time.Second || m.ReconnectGrace > 10*time.Minute:
+		return fmt.Errorf("meeting.reconnect_grace: %s is outside 1s..10m", m.ReconnectGrace)
+	case m.MaxTracksPerParticipant < 1 || m.MaxTracksPerParticipant > 4:
+		return fmt.Errorf("meeting.max_tracks_per_participant: %d is outside 1..4", m.MaxTracksPerParticipant)
+	case m.MaxPublishBitrate < 100_000:
+		return fmt.Errorf("meeting.max_publish_bitrate: %d is below 100000 bits/s", m.MaxPublishBitrate)
+	case m.MaxWaiting < 1:
+		return fmt.Errorf("meeting.max_waiting: must be at least 1")
+	}
+	return m.rooms().Validate()
+}
+
 // StorageConfig tunes Pebble.
 type StorageConfig struct {
 	CacheBytes int64 `yaml:"cache_bytes"`
@@ -145,6 +224,21 @@ func DefaultConfig() Config {
 			UrgentInterval:   5 * time.Minute,
 			UrgentMaxRepeats: 3,
 			MaxFileBytes:     files.DefaultMaxBytes,
+		},
+		Live: LiveConfig{
+			MaxCommentBytes:   500,
+			CommentsPerMinute: 20,
+			CommentBurst:      5,
+			TallyInterval:     500 * time.Millisecond,
+			DisconnectGrace:   live.DefaultDisconnectGrace,
+			MaxBroadcasts:     live.DefaultMaxBroadcasts,
+			MaxViewers:        live.DefaultMaxViewers,
+		},
+		Meeting: MeetingConfig{
+			ReconnectGrace:          rtc.DefaultReconnectGrace,
+			MaxTracksPerParticipant: rtc.DefaultMaxTracksPerParticipant,
+			MaxPublishBitrate:       rtc.DefaultMaxPublishBitrate,
+			MaxWaiting:              rtc.DefaultMaxWaiting,
 		},
 		Storage: StorageConfig{CacheBytes: 64 << 20},
 	}
@@ -197,6 +291,53 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chat.urgent_max_repeats: %d is outside 1..%d", c.Chat.UrgentMaxRepeats, urgent.MaxRepeats)
 	case c.Chat.MaxFileBytes < 1:
 		return fmt.Errorf("chat.max_file_bytes: must be at least 1")
+	case c.Live.MaxCommentBytes < 1 || c.Live.MaxCommentBytes > MaxLiveCommentBytes:
+		return fmt.Errorf("live.max_comment_bytes: %d is outside 1..%d", c.Live.MaxCommentBytes, MaxLiveCommentBytes)
+	case c.Live.CommentsPerMinute < 1 || c.Live.CommentBurst < 1:
+		return fmt.Errorf("live: comments_per_minute and comment_burst must be at least 1")
+	case c.Live.TallyInterval < 100*time.Millisecond || c.Live.TallyInterval > 10*time.Second:
+		return fmt.Errorf("live.tally_interval: %s is outside 100ms..10s", c.Live.TallyInterval)
+	case c.Live.DisconnectGrace < time.Second || c.Live.DisconnectGrace > 10*time.Minute:
+		return fmt.Errorf("live.disconnect_grace: %s is outside 1s..10m", c.Live.DisconnectGrace)
+	case c.Live.MaxBroadcasts < 1 || c.Live.MaxViewers < 1:
+		return fmt.Errorf("live: max_broadcasts and max_viewers must be at least 1")
+	}
+	if err := c.checkICEServers(); err != nil {
+		return err
+	}
+	return c.Meeting.validate()
+}
+
+// checkICEServers refuses URLs a WebRTC client would not take, and TURN
+// without credentials.
+func (c Config) checkICEServers() error {
+	for _, u := range c.ICEServers {
+		scheme, rest, _ := strings.Cut(u, ":")
+		switch {
+		case rest == "" || strings.ContainsAny(u, " <>\"\r\n"):
+			return fmt.Errorf("ice_servers: %q is not a STUN or TURN URL", u)
+		case scheme == "stun" || scheme == "stuns":
+		case scheme == "turn" || scheme == "turns":
+			if c.TURNUsername == "" || c.TURNCredential == "" {
+				return fmt.Errorf("ice_servers: %q needs turn_username and turn_credential", u)
+			}
+		default:
+			return fmt.Errorf("ice_servers: %q does not start with stun:, stuns:, turn: or turns:", u)
+		}
 	}
 	return nil
+}
+
+// iceServers are the configured STUN and TURN servers as WebRTC takes
+// them: one entry per URL, with the TURN credentials on turn ones.
+func (c Config) iceServers() []webrtc.ICEServer {
+	var out []webrtc.ICEServer
+	for _, u := range c.ICEServers {
+		s := webrtc.ICEServer{URLs: []string{u}}
+		if strings.HasPrefix(u, "turn") {
+			s.Username, s.Credential = c.TURNUsername, c.TURNCredential
+		}
+		out = append(out, s)
+	}
+	return out
 }

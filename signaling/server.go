@@ -21,14 +21,23 @@ import (
 	"parley/chat/directory"
 	"parley/chat/fanout"
 	"parley/chat/files"
+	"parley/chat/liveroom"
 	"parley/chat/messaging"
 	"parley/chat/msglog"
 	"parley/chat/presence"
 	"parley/chat/quickreply"
 	"parley/chat/urgent"
+	"parley/sfu/live"
+	"parley/sfu/meeting"
+	"parley/sfu/rtc"
+	"parley/sfu/transport"
 	"parley/signaling/api"
 	"parley/signaling/auth"
 	"parley/signaling/chatws"
+	"parley/signaling/livews"
+	"parley/signaling/meetingws"
+	"parley/signaling/web"
+	"parley/signaling/whip"
 	"parley/signaling/ws"
 	"parley/storage"
 )
@@ -66,6 +75,22 @@ type Server struct {
 	quickReplies *quickreply.Store
 	presence     *presence.Tracker
 	urgent       *urgent.Scheduler
+
+	meetings *meeting.Store
+	lives    *live.Store
+
+	// transport is the node's one media port: every WebRTC peer
+	// connection, of meetings and lives, is made on it.
+	transport  *transport.Transport
+	broadcasts *live.Broadcasts // live media: WHIP ingest, WHEP playback, recordings
+	whip       *whip.Handler
+
+	liveRooms   *liveroom.Service      // live interactions (comments, likes, polls, lottery)
+	liveViewers *livews.ViewerEndpoint // the WebSocket of external viewers' tokens
+	liveWS      *livews.Handlers       // the live.* requests of both hubs
+
+	rooms         *rtc.Manager             // the meetings in progress on this node
+	meetingGuests *meetingws.GuestEndpoint // the WebSocket of meeting guests' tokens
 
 	memberSub *nats.Subscription
 	closeOnce sync.Once
@@ -131,6 +156,8 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 	}
 	registerPresence(s.hub, s.presence, logger)
 	s.quickReplies = quickreply.New(s.db, s.audit, quickreply.Limits{})
+	s.meetings = meeting.New(s.db, meeting.Options{})
+	s.lives = live.New(s.db, live.Options{})
 	s.fan = fanout.New(s.bus.Conn(), s.hub, s.convs, logger)
 	s.hub.OnSession(
 		func(sess *ws.Session) error {
@@ -175,7 +202,22 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 
 		QuickReplies: s.quickReplies,
 		Presence:     s.presence,
+		Meetings:     s.meetings,
+		Lives:        s.lives,
 	})
+	if err := s.startLiveRooms(cfg, logger); err != nil {
+		return nil, err
+	}
+	s.transport, err = transport.New(transport.Config{MediaPort: cfg.MediaPort, PublicIP: cfg.PublicIP, ICEServers: cfg.iceServers()}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("open media port: %w", err)
+	}
+	if err := s.startLiveMedia(cfg, logger); err != nil {
+		return nil, err
+	}
+	if err := s.startMeetings(cfg, logger); err != nil {
+		return nil, err
+	}
 	s.handler = s.routes()
 	return s, nil
 }
@@ -257,12 +299,15 @@ func (s *Server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle(api.Prefix+"/", s.api)
 	mux.Handle("GET /ws", s.hub)
+	mux.Handle("GET "+livews.ViewerPath, s.liveViewers)
+	mux.Handle("GET "+meetingws.GuestPath, s.meetingGuests)
+	s.whip.Register(mux) // /whip, /whep and the live recordings' replay
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writePlain(w, http.StatusOK, "ok\n")
 	})
 	mux.HandleFunc("GET /readyz", s.readyz)
 	mux.Handle("GET /metrics", s.metrics.handler())
-	mux.HandleFunc("GET /{$}", s.landing)
+	mux.Handle("/", web.MustNew()) // the web client; "/" because "GET /" would conflict with the API's method-less prefix
 	return s.metrics.instrument(mux)
 }
 
@@ -278,13 +323,6 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	writePlain(w, http.StatusOK, "ready\n")
-}
-
-func (s *Server) landing(w http.ResponseWriter, r *http.Request) {
-	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	fmt.Fprint(w, `<!doctype html><meta charset="utf-8"><title>Parley</title>
-<h1>Parley is running</h1>
-<p>API: <a href="/api/v1/openapi.yaml">/api/v1/openapi.yaml</a> · health: <a href="/healthz">/healthz</a> · metrics: <a href="/metrics">/metrics</a></p>`)
 }
 
 func writePlain(w http.ResponseWriter, status int, body string) {
@@ -340,6 +378,15 @@ func (s *Server) Serve(ctx context.Context, ln net.Listener) error {
 	if err := s.hub.Shutdown(shutCtx); err != nil { // hijacked sockets are not http.Server's
 		s.log.Warn("websocket shutdown", "err", err)
 	}
+	if err := s.liveViewers.Hub().Shutdown(shutCtx); err != nil {
+		s.log.Warn("live viewer websocket shutdown", "err", err)
+	}
+	if err := s.meetingGuests.Hub().Shutdown(shutCtx); err != nil {
+		s.log.Warn("meeting guest websocket shutdown", "err", err)
+	}
+	if err := s.liveWS.Wait(shutCtx); err != nil { // viewer leaves write to the stores Close closes
+		s.log.Warn("live room shutdown", "err", err)
+	}
 	if err := s.Close(); err != nil {
 		return err
 	}
@@ -356,6 +403,20 @@ func (s *Server) Close() error {
 		var errs []error
 		if s.urgent != nil {
 			s.urgent.Close() // it sends through the chat service
+		}
+		if s.liveRooms != nil {
+			s.liveRooms.Close() // writes the likes still pending
+		}
+		if s.broadcasts != nil {
+			s.broadcasts.Close() // finishes recordings, records viewers' leaves
+		}
+		if s.rooms != nil {
+			s.rooms.Close() // closes the peer connections, records the leaves
+		}
+		if s.transport != nil {
+			if err := s.transport.Close(); err != nil {
+				errs = append(errs, fmt.Errorf("close media port: %w", err))
+			}
 		}
 		if s.chat != nil {
 			s.chat.Close()
@@ -374,6 +435,11 @@ func (s *Server) Close() error {
 		if s.bus != nil {
 			if err := s.bus.Close(); err != nil {
 				errs = append(errs, fmt.Errorf("close bus: %w", err))
+			}
+		}
+		if s.lives != nil {
+			if err := s.lives.Close(); err != nil { // writes its counters
+				errs = append(errs, fmt.Errorf("close live store: %w", err))
 			}
 		}
 		if s.db != nil {
@@ -399,4 +465,60 @@ func (m memberStatus) MemberActive(id string) (bool, error) {
 		return false, err
 	}
 	return mem.Status == directory.StatusActive, nil
+}
+
+// startLiveRooms starts the live interaction service and registers the
+// live.* requests on the member hub and on the viewer endpoint, the
+// socket of external viewers' tokens. It runs after the REST API exists:
+// the socket asks the API's scope decision.
+func (s *Server) startLiveRooms(cfg Config, logger *slog.Logger) error {
+	var err error
+	s.liveRooms, err = liveroom.New(liveroom.Deps{
+		DB: s.db, Log: s.msgs, Conn: s.bus.Conn(), Logger: logger,
+		Config: liveroom.Config{MaxCommentBytes: cfg.Live.MaxCommentBytes, TallyInterval: cfg.Live.TallyInterval},
+	})
+	if err != nil {
+		return fmt.Errorf("start live rooms: %w", err)
+	}
+	s.liveViewers = livews.NewViewerEndpoint(ws.Config{
+		ReadLimit:      cfg.Limits.WSReadLimit,
+		SendQueue:      cfg.Limits.WSSendQueue,
+		PingInterval:   cfg.Limits.WSPingInterval,
+		OriginPatterns: cfg.AllowedOrigins,
+	}, s.auth, logger)
+	s.liveWS, err = livews.Register(livews.Deps{
+		Rooms: s.liveRooms, Lives: s.lives, Logger: logger,
+		Config:   livews.Config{CommentsPerMinute: cfg.Live.CommentsPerMinute, CommentBurst: cfg.Live.CommentBurst},
+		Identify: livews.Identifier{Directory: s.dir, Viewers: s.liveViewers}.Identify,
+		InScope:  s.api.InLiveScope,
+	}, s.hub, s.liveViewers.Hub())
+	if err != nil {
+		return fmt.Errorf("register live requests: %w", err)
+	}
+	return nil
+}
+
+// startMeetings opens the node's meeting rooms and registers the
+// meeting.* requests on the member hub and on the guest endpoint, the
+// socket of meeting guests' tokens.
+func (s *Server) startMeetings(cfg Config, logger *slog.Logger) error {
+	var err error
+	s.rooms, err = rtc.NewManager(cfg.Meeting.rooms(), s.meetings, rtc.MediaDeps{Transport: s.transport}, logger)
+	if err != nil {
+		return fmt.Errorf("start meeting rooms: %w", err)
+	}
+	s.meetingGuests = meetingws.NewGuestEndpoint(ws.Config{
+		ReadLimit:      cfg.Limits.WSReadLimit,
+		SendQueue:      cfg.Limits.WSSendQueue,
+		PingInterval:   cfg.Limits.WSPingInterval,
+		OriginPatterns: cfg.AllowedOrigins,
+	}, s.auth, logger)
+	err = meetingws.Register(meetingws.Deps{
+		Rooms: s.rooms, Audit: s.audit, Logger: logger,
+		Identify: meetingws.Identifier{Directory: s.dir, Guests: s.meetingGuests}.Identify,
+	}, s.hub, s.meetingGuests.Hub())
+	if err != nil {
+		return fmt.Errorf("register meeting requests: %w", err)
+	}
+	return nil
 }

@@ -29,6 +29,7 @@ func testConfig(t *testing.T, dataDir string) Config {
 	cfg := DefaultConfig()
 	cfg.DataDir = dataDir
 	cfg.HTTPAddr = "127.0.0.1:0"
+	cfg.MediaPort = 0 // a free UDP port, so test servers never share one
 	cfg.Auth.AdminPassword = testAdminPassword
 	// Every test request comes from 127.0.0.1; keep the per-IP limit out of
 	// the way except in the test that measures it.

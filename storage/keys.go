@@ -49,6 +49,25 @@ import "encoding/binary"
 // | quickreply/ent-item/   | item id                          | quickreply.Item               |
 // | quickreply/cat/        | member id / category id          | quickreply.Category           |
 // | quickreply/item/       | member id / item id              | quickreply.Item               |
+// | meet/m/                | meeting id                       | meeting.Meeting               |
+// | meet/member/           | member id / created unix nanos   | empty (a member's meetings:   |
+// |                        | BE8 + meeting id                 | hosted, co-hosted, invited)   |
+// | meet/att/              | meeting id / seq BE8             | meeting.Record (attendance)   |
+// | live/l/                | live id                          | live.Live                     |
+// | live/time/             | created unix nanos BE8 + live id | empty (every live, by age)    |
+// | live/stream-key/       | sha256(stream key), hex          | live id (unique index)        |
+// | live/key-of/           | live id                          | sha256(stream key), hex       |
+// | live/viewer/           | live id / seq BE8                | live.ViewerRecord             |
+// | live/counters/         | live id                          | live counters (peak,          |
+// |                        |                                  | interactions, replay views)   |
+// | liveroom/muted/        | live id / viewer id              | seq of the mute entry, BE8    |
+// | liveroom/deleted/      | live id / seq BE8                | seq of the delete entry, BE8  |
+// | liveroom/answered/     | live id / question seq BE8       | seq of the answer entry, BE8  |
+// | liveroom/poll/         | live id / poll seq BE8           | liveroom.Poll                 |
+// | liveroom/vote/         | live id / poll seq BE8 / viewer  | option index, 8-byte BE       |
+// | liveroom/likes/        | live id                          | like total, 8-byte BE         |
+// | liveroom/part/         | live id / kind / viewer id       | empty (lottery eligibility)   |
+// | liveroom/draw/         | live id / draw seq BE8           | liveroom.Draw                 |
 
 // KeySchemaVersion holds the on-disk schema version.
 var KeySchemaVersion = []byte("meta/schema")
@@ -177,3 +196,46 @@ func AppendUint64(k []byte, v uint64) []byte {
 func Uint64At(k []byte, off int) uint64 {
 	return binary.BigEndian.Uint64(k[off : off+8])
 }
+
+// Meeting prefixes (sfu/meeting): each meeting; the index from a member to
+// the meetings they host, co-host or are invited to, ordered by the
+// meeting's creation time (the id follows the fixed-width time, so the key
+// splits by position); and each meeting's attendance records in join
+// order.
+const (
+	PrefixMeeting           = "meet/m/"
+	PrefixMeetingByMember   = "meet/member/"
+	PrefixMeetingAttendance = "meet/att/"
+)
+
+// Live prefixes (sfu/live): each live; every live by creation time; the
+// stream key index, keyed by the key's SHA-256 so the key itself is never
+// stored, and its reverse (live id to hash) so a rotation can delete the
+// old entry; viewer records in join order; and the persisted viewer
+// counters.
+const (
+	PrefixLive          = "live/l/"
+	PrefixLiveByTime    = "live/time/"
+	PrefixLiveStreamKey = "live/stream-key/"
+	PrefixLiveKeyOf     = "live/key-of/"
+	PrefixLiveViewer    = "live/viewer/"
+	PrefixLiveCounters  = "live/counters/"
+)
+
+// Live interaction prefixes (chat/liveroom): which viewers are muted,
+// which comments were deleted and which questions answered (each marker
+// written in the commit of the log entry that records it, like
+// chat/recalled/); each poll and one key per (poll, viewer), so "has this
+// viewer voted?" is one point read and a second vote is refused; the
+// like total; who took part in what (commented, asked, liked, watched),
+// the pool a lottery draws from; and every lottery draw with its seed.
+const (
+	PrefixLiveRoomMuted    = "liveroom/muted/"
+	PrefixLiveRoomDeleted  = "liveroom/deleted/"
+	PrefixLiveRoomAnswered = "liveroom/answered/"
+	PrefixLiveRoomPoll     = "liveroom/poll/"
+	PrefixLiveRoomVote     = "liveroom/vote/"
+	PrefixLiveRoomLikes    = "liveroom/likes/"
+	PrefixLiveRoomPart     = "liveroom/part/"
+	PrefixLiveRoomDraw     = "liveroom/draw/"
+)

@@ -13,6 +13,8 @@ import (
 	"parley/chat/messaging"
 	"parley/chat/presence"
 	"parley/chat/quickreply"
+	"parley/sfu/live"
+	"parley/sfu/meeting"
 	"parley/signaling/auth"
 )
 
@@ -43,6 +45,9 @@ type Deps struct {
 
 	QuickReplies *quickreply.Store
 	Presence     *presence.Tracker
+
+	Meetings *meeting.Store
+	Lives    *live.Store
 }
 
 // API serves /api/v1.
@@ -60,6 +65,9 @@ type API struct {
 
 	quickReplyStore *quickreply.Store
 	presence        *presence.Tracker
+
+	meetings *meeting.Store
+	lives    *live.Store
 }
 
 // HandlerFunc is a route's handler. It gets the already read body and the
@@ -87,6 +95,7 @@ type Route struct {
 func New(d Deps) *API {
 	a := &API{dir: d.Directory, audit: d.Audit, auth: d.Auth, events: d.Events, chat: d.Messaging, files: d.Files, limits: d.Limits, log: d.Logger}
 	a.quickReplyStore, a.presence = d.QuickReplies, d.Presence
+	a.meetings, a.lives = d.Meetings, d.Lives
 	if a.log == nil {
 		a.log = slog.Default()
 	}

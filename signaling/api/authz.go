@@ -8,7 +8,13 @@ import (
 	"strings"
 
 	"parley/chat/directory"
+	"parley/signaling/auth"
 )
+
+// CodeRestrictedToken is the error code (403) of a guest or viewer token
+// sent to a route that needs a member's token: every /api/v1 route but the
+// public ones.
+const CodeRestrictedToken = "restricted_token"
 
 // Principal is the authenticated caller of a request. Anonymous requests
 // have a nil *Principal.
@@ -74,6 +80,9 @@ func (a *API) authenticate(r *http.Request) (*Principal, error) {
 		return nil, nil
 	}
 	claims, err := a.auth.VerifyAccess(token)
+	if errors.Is(err, auth.ErrRestrictedToken) {
+		return nil, errorf(http.StatusForbidden, CodeRestrictedToken, "this is a guest or viewer token: it admits only to its own meeting or live, not to this API")
+	}
 	if err != nil {
 		return nil, err
 	}

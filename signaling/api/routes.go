@@ -100,6 +100,33 @@ func (a *API) routeTable() []Route {
 		// Presence: who is online, as this node knows it.
 		{Method: "GET", Path: p + "/presence", Policy: Policy{Access: Signed}, Summary: "whether members are online, and when they were last seen", handle: a.presenceStates},
 
+		// Meetings. Signed routes; the meeting decides who may do what
+		// (meetings.go): host, co-hosts, invitees, administrators. The
+		// guest token is public: the link token in its body is the proof.
+		{Method: "POST", Path: p + "/meetings", Policy: Policy{Access: Signed}, Summary: "schedule or open a meeting hosted by the caller", handle: a.createMeeting},
+		{Method: "GET", Path: p + "/meetings", Policy: Policy{Access: Signed}, Summary: "meetings the caller hosts, co-hosts or is invited to", handle: a.listMeetings},
+		{Method: "GET", Path: p + "/meetings/{id}", Policy: Policy{Access: Signed}, Summary: "one meeting", handle: a.getMeeting},
+		{Method: "PATCH", Path: p + "/meetings/{id}", Policy: Policy{Access: Signed}, Summary: "change a meeting's title, schedule, settings or invitees", handle: a.updateMeeting},
+		{Method: "DELETE", Path: p + "/meetings/{id}", Policy: Policy{Access: Signed}, Summary: "cancel a meeting that has not started", handle: a.cancelMeeting},
+		{Method: "POST", Path: p + "/meetings/{id}/link", Policy: Policy{Access: Signed}, Summary: "give a meeting a new join link", handle: a.rotateMeetingLink},
+		{Method: "PUT", Path: p + "/meetings/{id}/cohosts", Policy: Policy{Access: Signed}, Summary: "set a meeting's co-hosts", handle: a.setMeetingCoHosts},
+		{Method: "POST", Path: p + "/meetings/{id}/host", Policy: Policy{Access: Signed}, Summary: "hand a meeting to another member", handle: a.transferMeetingHost},
+		{Method: "GET", Path: p + "/meetings/{id}/attendance", Policy: Policy{Access: Signed}, Summary: "a meeting's join and leave records", handle: a.meetingAttendance},
+		{Method: "GET", Path: p + "/meetings/{id}/stats", Policy: Policy{Access: Signed}, Summary: "a meeting's attendance statistics", handle: a.meetingStats},
+		{Method: "POST", Path: p + "/meetings/{id}/guest-token", Policy: Policy{Access: Public}, Summary: "trade a meeting's link token for a guest token", handle: a.meetingGuestToken},
+
+		// Lives. Signed routes; the live decides (lives.go): its host
+		// manages it, members in an internal live's scope may read it.
+		// The viewer token, for external lives, is public.
+		{Method: "POST", Path: p + "/lives", Policy: Policy{Access: Signed}, Summary: "create a live hosted by the caller, with its stream key", handle: a.createLive},
+		{Method: "GET", Path: p + "/lives", Policy: Policy{Access: Signed}, Summary: "lives the caller hosts or presents, and internal lives in their scope", handle: a.listLives},
+		{Method: "GET", Path: p + "/lives/{id}", Policy: Policy{Access: Signed}, Summary: "one live", handle: a.getLive},
+		{Method: "PATCH", Path: p + "/lives/{id}", Policy: Policy{Access: Signed}, Summary: "change a live", handle: a.updateLive},
+		{Method: "DELETE", Path: p + "/lives/{id}", Policy: Policy{Access: Signed}, Summary: "delete a live that is not on air", handle: a.deleteLive},
+		{Method: "POST", Path: p + "/lives/{id}/stream-key", Policy: Policy{Access: Signed}, Summary: "replace a live's stream key", handle: a.rotateStreamKey},
+		{Method: "GET", Path: p + "/lives/{id}/stats", Policy: Policy{Access: Signed}, Summary: "a live's viewer statistics", handle: a.liveStats},
+		{Method: "POST", Path: p + "/lives/{id}/viewer-token", Policy: Policy{Access: Public}, Summary: "trade an external live's link token for a viewer token", handle: a.liveViewerToken},
+
 		// Administration.
 		{Method: "GET", Path: p + "/audit", Policy: Policy{Access: SuperAdmin}, Summary: "query the audit log", handle: a.queryAudit},
 		{Method: "GET", Path: p + "/apikeys", Policy: Policy{Access: SuperAdmin}, Summary: "list API keys", handle: a.listAPIKeys},

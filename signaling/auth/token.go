@@ -40,10 +40,17 @@ type Tokens struct {
 
 // Claims is what a verified access token says.
 type Claims struct {
+	// MemberID is the subject: a member id, or for a restricted token a
+	// guest id (GuestSubjectPrefix + random), which no member id can be.
 	MemberID  string
 	TokenID   string
 	IssuedAt  time.Time // millisecond precision
 	ExpiresAt time.Time
+	// Scope is zero for a member's token. A restricted token (guest.go)
+	// admits its holder to one meeting or live only.
+	Scope TokenScope
+	// Name is a restricted token's display name; empty for members.
+	Name string
 }
 
 // accessClaims is the JWT payload. iat_ms carries the issue time in
@@ -54,6 +61,9 @@ type Claims struct {
 type accessClaims struct {
 	jwt.RegisteredClaims
 	IssuedAtMillis int64 `json:"iat_ms"`
+	// Scope and Name are set on restricted tokens only (guest.go).
+	Scope *scopeClaim `json:"scope,omitempty"`
+	Name  string      `json:"name,omitempty"`
 }
 
 // refreshRecord is the stored form of a refresh token, under
@@ -216,7 +226,23 @@ func (s *Service) Logout(refreshToken string) error {
 // It returns ErrTokenExpired for an expired token and ErrTokenInvalid for
 // anything else wrong. It does not ask the directory whether the member is
 // still active; disabling a member should call RevokeMember.
+//
+// It accepts members' tokens only: a restricted (guest or viewer) token
+// is ErrTokenInvalid wrapping ErrRestrictedToken, so every route and
+// socket that verifies with it refuses guests. VerifyFor admits them.
 func (s *Service) VerifyAccess(token string) (Claims, error) {
+	c, err := s.verifyToken(token)
+	if err != nil {
+		return Claims{}, err
+	}
+	if c.Restricted() {
+		return Claims{}, fmt.Errorf("%w: %w", ErrTokenInvalid, ErrRestrictedToken)
+	}
+	return c, nil
+}
+
+// verifyToken checks any access token, a member's or a restricted one.
+func (s *Service) verifyToken(token string) (Claims, error) {
 	var c accessClaims
 	_, err := jwt.ParseWithClaims(token, &c,
 		func(*jwt.Token) (any, error) { return s.secret, nil },
@@ -233,6 +259,9 @@ func (s *Service) VerifyAccess(token string) (Claims, error) {
 	}
 	if checkID("subject", c.Subject) != nil || c.ID == "" || c.IssuedAtMillis <= 0 {
 		return Claims{}, fmt.Errorf("%w: missing claims", ErrTokenInvalid)
+	}
+	if c.Scope != nil || isGuestSubject(c.Subject) {
+		return restrictedClaims(c)
 	}
 	notBefore, err := s.notBefore(c.Subject)
 	if err != nil {

@@ -1,0 +1,53 @@
+// membersFromLog works out who is in a conversation, with their group role
+// and mute, from the system entries of its log (PROTOCOL.md section 7:
+// membership changes are entries of the same log). The REST API has no
+// route that lists a conversation's members, so this is what a client can
+// know: complete when the log is held from its `created` entry (seq 1),
+// otherwise only the changes since the member joined.
+
+/**
+ * Returns {members: Map id -> {id, role, muted}, complete}. summary is the
+ * member's summary (its owner_id is authoritative for the owner).
+ */
+export function membersFromLog(entries, summary) {
+  const members = new Map();
+  let complete = false;
+  const set = (id, patch) => members.set(id, { id, role: "member", muted: false, ...members.get(id), ...patch });
+  for (const e of entries) {
+    if (e.type !== "system") continue;
+    const b = e.body || {};
+    const ids = b.members || [];
+    switch (b.event) {
+      case "created":
+        complete = true;
+        members.clear();
+        ids.forEach((id, i) => set(id, { role: i === 0 && summary?.conversation.kind === "group" ? "owner" : "member" }));
+        break;
+      case "joined": ids.forEach((id) => set(id, {})); break;
+      case "left":
+      case "removed": ids.forEach((id) => members.delete(id)); break;
+      case "role": ids.forEach((id) => set(id, { role: b.role })); break;
+      case "owner":
+        for (const m of members.values()) if (m.role === "owner") m.role = "member";
+        ids.forEach((id) => set(id, { role: "owner", muted: false }));
+        break;
+      case "muted": ids.forEach((id) => set(id, { muted: true })); break;
+      case "unmuted": ids.forEach((id) => set(id, { muted: false })); break;
+    }
+  }
+  const owner = summary?.conversation.owner_id;
+  if (owner) {
+    for (const m of members.values()) if (m.role === "owner" && m.id !== owner) m.role = "member";
+    set(owner, { role: "owner" });
+  }
+  return { members, complete };
+}
+
+/** The other member of a direct conversation, from its `created` entry or any message. */
+export function directPeer(entries, me) {
+  for (const e of entries) {
+    if (e.type === "system" && e.body?.event === "created") return e.body.members.find((id) => id !== me) || me;
+    if (e.sender_id && e.sender_id !== me && e.type !== "system") return e.sender_id;
+  }
+  return null;
+}
