@@ -202,8 +202,9 @@ type Broadcast struct {
 	pubPC atomic.Pointer[webrtc.PeerConnection]
 
 	// statusMu orders the store's status changes of this broadcast
-	// (MarkLive, MarkEnded); recMu orders the recorder's operations. Both
-	// are taken without mu held; recMu may be taken before mu.
+	// (MarkLive, MarkEnded); recMu orders track arrivals and the
+	// recorder's operations. Neither is taken with mu held; the order is
+	// recMu, then statusMu, then mu.
 	statusMu sync.Mutex
 	recMu    sync.Mutex
 
@@ -432,7 +433,6 @@ func (bc *Broadcast) end(reason string, markEnded bool) {
 	for p := range bc.viewers {
 		viewers = append(viewers, p)
 	}
-	onAir := bc.onAir
 	bc.notifyLocked()
 	bc.mu.Unlock()
 	bc.log.Info("live broadcast ended", "reason", reason, "viewers", len(viewers))
@@ -459,10 +459,17 @@ func (bc *Broadcast) end(reason string, markEnded bool) {
 		rec.stop()
 	}
 	bc.recMu.Unlock()
-	if markEnded && onAir {
+	if markEnded {
+		// Under statusMu, a MarkLive in flight has finished: onAir is
+		// final, and no MarkLive comes after this MarkEnded.
 		bc.statusMu.Lock()
-		if _, err := bc.b.cfg.Store.MarkEnded(bc.liveID, bc.b.cfg.Now()); err != nil {
-			bc.log.Error("live media: mark ended", "err", err)
+		bc.mu.Lock()
+		onAir := bc.onAir
+		bc.mu.Unlock()
+		if onAir {
+			if _, err := bc.b.cfg.Store.MarkEnded(bc.liveID, bc.b.cfg.Now()); err != nil {
+				bc.log.Error("live media: mark ended", "err", err)
+			}
 		}
 		bc.statusMu.Unlock()
 	}

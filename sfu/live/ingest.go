@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v3"
 
 	"parley/sfu/media"
+	"parley/sfu/recording"
 )
 
 // Ingest is one publisher session of a live (a WHIP resource): the
@@ -228,13 +229,50 @@ func (bc *Broadcast) connectTimedOut(i *Ingest) {
 
 // trackArrived takes one stream of the current publisher: another layer
 // of a track it has, the continuation of a track a replaced session
-// published in the same codec, or a new track.
+// published in the same codec, or a new track. Arrivals and recorder
+// changes go one at a time, under recMu; mu is held only around the
+// broadcast's state.
 func (bc *Broadcast) trackArrived(i *Ingest, remote *webrtc.TrackRemote, rr *webrtc.RTPReceiver) {
 	kind := remote.Kind()
+	bc.recMu.Lock()
+	defer bc.recMu.Unlock()
+
 	bc.mu.Lock()
 	if bc.ended || bc.pub != i {
 		bc.mu.Unlock()
 		return // a replaced or ended session's late stream
+	}
+	old, rec := bc.tracks[kind], bc.rec
+	continues := old != nil && (old.owner == i || sameCodec(old.recv.Codec(), remote.Codec()))
+	bc.mu.Unlock()
+
+	// A new receiver reads from the moment it is made, so its recording
+	// writer is made first (a call that waits on the recorder) and put on
+	// it as a sink at once: the recording misses nothing of the first
+	// keyframe.
+	var w *recording.TrackWriter
+	var wRecv atomic.Pointer[media.Receiver]
+	if rec != nil {
+		rec.follow(i)
+		if !continues {
+			if old != nil {
+				rec.detach(old)
+			}
+			w = rec.newWriter(kind, remote.Codec(), func() {
+				if r := wRecv.Load(); r != nil {
+					r.RequestKeyframe(media.HighestLayer)
+				}
+			})
+		}
+	}
+
+	bc.mu.Lock()
+	if bc.ended || bc.pub != i {
+		bc.mu.Unlock()
+		if w != nil {
+			_ = w.Close()
+		}
+		return
 	}
 	t := bc.tracks[kind]
 	var replaced *liveTrack
@@ -249,11 +287,21 @@ func (bc *Broadcast) trackArrived(i *Ingest, remote *webrtc.TrackRemote, rr *web
 		recv, err := media.NewReceiver(remote, rr, media.ReceiverConfig{WriteRTCP: bc.writeRTCP, Logger: bc.log})
 		if err != nil {
 			bc.mu.Unlock()
+			if w != nil {
+				_ = w.Close()
+			}
 			bc.log.Error("live media: receive track", "kind", kind, "err", err)
 			return
 		}
+		bc.log.Info("live track started", "kind", kind, "codec", remote.Codec().MimeType, "rid", remote.RID())
 		replaced = t
 		t = &liveTrack{kind: kind, recv: recv, owner: i}
+		if w != nil {
+			wRecv.Store(recv)
+			t.writer, t.unsink, t.sinkRID = w, recv.AddSink(w, media.HighestLayer), remote.RID()
+			w = nil
+			recv.RequestKeyframe(media.HighestLayer) // in case the first one went by before the sink
+		}
 		bc.tracks[kind] = t
 	}
 	i.arrived++
@@ -272,10 +320,22 @@ func (bc *Broadcast) trackArrived(i *Ingest, remote *webrtc.TrackRemote, rr *web
 	bc.notifyLocked()
 	bc.mu.Unlock()
 
+	if w != nil {
+		_ = w.Close() // the stream continued a receiver after all
+	}
 	for _, p := range viewers {
 		p.replaceTrack(kind, t.recv)
 	}
-	bc.recordTrack(i, t, replaced)
+	if rec != nil {
+		if replaced != nil {
+			rec.detach(replaced)
+		}
+		if t.writer == nil {
+			rec.attach(t)
+		} else {
+			rec.rehome(t)
+		}
+	}
 	if replaced != nil {
 		replaced.recv.Close()
 	}
@@ -289,28 +349,5 @@ func (bc *Broadcast) trackArrived(i *Ingest, remote *webrtc.TrackRemote, rr *web
 	}
 	if goLive {
 		bc.goLive()
-	}
-}
-
-// recordTrack brings the recording up to date with a track that started:
-// a new file when a new publisher session's media begins, and the track's
-// writer moved to its new receiver or its best layer.
-func (bc *Broadcast) recordTrack(i *Ingest, t, replaced *liveTrack) {
-	bc.recMu.Lock()
-	defer bc.recMu.Unlock()
-	bc.mu.Lock()
-	rec := bc.rec
-	bc.mu.Unlock()
-	if rec == nil {
-		return // not recorded, or not started yet: goLive attaches every track
-	}
-	rec.follow(i)
-	if replaced != nil {
-		rec.detach(replaced)
-	}
-	if t.writer == nil {
-		rec.attach(t)
-	} else {
-		rec.rehome(t)
 	}
 }

@@ -83,7 +83,8 @@ func (p *Playback) DownTracks() []*media.DownTrack {
 // it with the answer, which lists every server candidate. The player
 // gets each published track whose codec its offer takes; a live that is
 // not on air here is ErrNotOnAir, a full one ErrCapacity, and a player
-// that takes none of the live's codecs ErrCodec.
+// that takes none of the live's codecs, or receives video (or audio) but
+// not in the codec the live sends it in, ErrCodec.
 func (b *Broadcasts) Play(ctx context.Context, liveID string, v Viewer, offer string) (*Playback, string, error) {
 	desc, err := transport.CheckSDP(offer)
 	if err != nil {
@@ -158,14 +159,23 @@ func (b *Broadcasts) newPlayback(ctx context.Context, liveID string, v Viewer, o
 		alloc: media.NewAllocator(est), log: bc.log.With("playback", v.ID),
 		tracks: map[webrtc.RTPCodecType]*viewerTrack{}, done: make(chan struct{}),
 	}
-	var refused []string
+	var refused, skipped []string
 	for _, kind := range []webrtc.RTPCodecType{webrtc.RTPCodecTypeAudio, webrtc.RTPCodecTypeVideo} {
 		recv := recvs[kind]
 		if recv == nil {
 			continue
 		}
 		if desc != nil && !playerTakes(desc, kind, recv.Codec()) {
-			refused = append(refused, codecName(recv.Codec()))
+			// A player that asks for this kind but cannot decode the
+			// live's codec (a browser without AV1 or HEVC) is refused
+			// outright rather than left with sound and no picture; one
+			// that does not ask for it (an audio-only player) just
+			// goes without.
+			if playerReceives(desc, kind) {
+				refused = append(refused, kind.String()+" is "+codecName(recv.Codec()))
+			} else {
+				skipped = append(skipped, codecName(recv.Codec()))
+			}
 			continue
 		}
 		if err := p.addTrack(kind, recv); err != nil {
@@ -173,10 +183,15 @@ func (b *Broadcasts) newPlayback(ctx context.Context, liveID string, v Viewer, o
 			return nil, fmt.Errorf("play live %s: %w", liveID, err)
 		}
 	}
-	if len(p.tracks) == 0 {
+	switch {
+	case len(refused) > 0:
+		p.Close()
+		return nil, fmt.Errorf("play live %s: %w: the live's %s, which the player's offer does not take",
+			liveID, ErrCodec, strings.Join(refused, " and its "))
+	case len(p.tracks) == 0:
 		p.Close()
 		return nil, fmt.Errorf("play live %s: %w: the live is sent as %s, which the player does not take",
-			liveID, ErrCodec, strings.Join(refused, " and "))
+			liveID, ErrCodec, strings.Join(skipped, " and "))
 	}
 	pc.OnConnectionStateChange(p.onState)
 	return p, nil

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"time"
 
+	"github.com/pion/webrtc/v3"
+
 	"parley/sfu/media"
 	"parley/sfu/recording"
 )
@@ -68,21 +70,28 @@ func (r *recorder) follow(i *Ingest) {
 	r.ingest = i
 }
 
-// attach records t from its best active layer. A codec the recorder
-// cannot write (AV1, HEVC) is left out with a warning; the rest of the
-// live is still recorded.
+// newWriter adds a track of kind and codec to the recording. A codec the
+// recorder cannot write (AV1, HEVC) is left out with a warning, as nil;
+// the rest of the live is still recorded.
+func (r *recorder) newWriter(kind webrtc.RTPCodecType, codec webrtc.RTPCodecParameters, keyframe func()) *recording.TrackWriter {
+	w, err := r.part.AddTrack(recording.TrackConfig{
+		ID: kind.String(), MimeType: codec.MimeType, ClockRate: codec.ClockRate, OnKeyframeNeeded: keyframe,
+	})
+	if err != nil {
+		r.log.Warn("live recording: track not recorded", "kind", kind, "codec", codec.MimeType, "err", err)
+		return nil
+	}
+	return w
+}
+
+// attach records t from its best active layer.
 func (r *recorder) attach(t *liveTrack) {
 	if t.writer != nil {
 		return
 	}
-	codec := t.recv.Codec()
 	recv := t.recv
-	w, err := r.part.AddTrack(recording.TrackConfig{
-		ID: t.kind.String(), MimeType: codec.MimeType, ClockRate: codec.ClockRate,
-		OnKeyframeNeeded: func() { recv.RequestKeyframe(media.HighestLayer) },
-	})
-	if err != nil {
-		r.log.Warn("live recording: track not recorded", "kind", t.kind, "codec", codec.MimeType, "err", err)
+	w := r.newWriter(t.kind, recv.Codec(), func() { recv.RequestKeyframe(media.HighestLayer) })
+	if w == nil {
 		return
 	}
 	t.writer = w

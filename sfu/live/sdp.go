@@ -171,6 +171,17 @@ func playerTakes(desc *sdp.SessionDescription, kind webrtc.RTPCodecType, codec w
 	return false
 }
 
+// playerReceives reports whether a player's offer has a receiving
+// section of kind at all, whatever its codecs.
+func playerReceives(desc *sdp.SessionDescription, kind webrtc.RTPCodecType) bool {
+	for _, m := range desc.MediaDescriptions {
+		if m.MediaName.Port.Value != 0 && m.MediaName.Media == kind.String() && receives(m) {
+			return true
+		}
+	}
+	return false
+}
+
 // modeOf is the H.264 packetization mode of payload type pt in m.
 func modeOf(m *sdp.MediaDescription, pt string) string {
 	for _, a := range m.Attributes {

@@ -9,11 +9,14 @@ import (
 // Stats summarizes who watched a live and how they took part.
 type Stats struct {
 	LiveID string
-	// Concurrent is how many viewer connections are open now, as this
-	// process counts them (zero after a restart until viewers rejoin).
+	// Concurrent is how many viewers (distinct viewer ids) are watching
+	// now, as this process counts them (zero after a restart until
+	// viewers rejoin). A viewer recorded twice at once, as a web viewer
+	// is by live.join and by its WHEP or WebSocket playback, or in two
+	// tabs, counts once.
 	Concurrent int
-	// PeakConcurrent is the most viewer connections open at once, and
-	// PeakAt when it was first reached.
+	// PeakConcurrent is the most viewers watching at once, counted the
+	// same way, and PeakAt when it was first reached.
 	PeakConcurrent int
 	PeakAt         time.Time
 	// UniqueViewers counts distinct viewer ids.
@@ -61,9 +64,10 @@ func (s *Store) Stats(liveID string) (Stats, error) {
 	s.cmu.Lock()
 	c, err := s.countersLocked(liveID)
 	var saved storedCounters
-	var open map[string]struct{}
+	var open map[string]string
+	var watching int
 	if err == nil {
-		saved, open = c.saved, maps.Clone(c.open)
+		saved, open, watching = c.saved, maps.Clone(c.open), len(c.watching)
 		saved.Interactions = maps.Clone(saved.Interactions)
 	}
 	s.cmu.Unlock()
@@ -71,7 +75,7 @@ func (s *Store) Stats(liveID string) (Stats, error) {
 		return Stats{}, err
 	}
 	st := Stats{
-		LiveID: liveID, Concurrent: len(open), PeakConcurrent: saved.PeakConcurrent, PeakAt: saved.PeakAt,
+		LiveID: liveID, Concurrent: watching, PeakConcurrent: saved.PeakConcurrent, PeakAt: saved.PeakAt,
 		Interactions: saved.Interactions, ReplayViews: saved.ReplayViews, Viewers: []ViewerStats{},
 	}
 	now := s.clock()

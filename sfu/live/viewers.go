@@ -13,13 +13,41 @@ import (
 	"parley/storage"
 )
 
-// liveCounters are one live's counters in memory. seq and open are
-// rebuilt from disk and from nothing on restart; the rest is stored.
+// liveCounters are one live's counters in memory. seq is rebuilt from
+// disk on restart, open and watching from nothing; the rest is stored.
 type liveCounters struct {
-	seq   uint64              // last viewer record number handed out
-	open  map[string]struct{} // records joined and not yet left in this process
-	saved storedCounters
-	dirty bool // saved changed since it was last written
+	seq  uint64            // last viewer record number handed out
+	open map[string]string // records joined and not yet left in this process, to their viewer ids
+	// watching counts each viewer's open records. Its size is the number
+	// watching now: a viewer with two records open (a web viewer whose
+	// live.join and WHEP playback are each recorded, or two tabs)
+	// watches once.
+	watching map[string]int
+	saved    storedCounters
+	dirty    bool // saved changed since it was last written
+}
+
+// openRecord notes that a viewer's record is open, and raises the peak
+// when this viewer was not watching yet.
+func (c *liveCounters) openRecord(recordID, viewerID string, at time.Time) {
+	c.open[recordID] = viewerID
+	c.watching[viewerID]++
+	if n := len(c.watching); n > c.saved.PeakConcurrent {
+		c.saved.PeakConcurrent, c.saved.PeakAt, c.dirty = n, at, true
+	}
+}
+
+// closeRecord notes that a record is closed; its viewer stops watching
+// with their last open record.
+func (c *liveCounters) closeRecord(recordID string) {
+	v, ok := c.open[recordID]
+	if !ok {
+		return
+	}
+	delete(c.open, recordID)
+	if c.watching[v]--; c.watching[v] <= 0 {
+		delete(c.watching, v)
+	}
 }
 
 // storedCounters is what a flush writes under PrefixLiveCounters.
@@ -61,7 +89,7 @@ func (s *Store) countersLocked(liveID string) (*liveCounters, error) {
 	if _, err := s.Get(liveID); err != nil {
 		return nil, err
 	}
-	c := &liveCounters{open: map[string]struct{}{}}
+	c := &liveCounters{open: map[string]string{}, watching: map[string]int{}}
 	err := s.db.GetJSON(storage.Key(storage.PrefixLiveCounters, liveID), &c.saved)
 	if err != nil && !errors.Is(err, storage.ErrNotFound) {
 		return nil, fmt.Errorf("load counters of live %s: %w", liveID, err)
@@ -109,10 +137,7 @@ func (s *Store) RecordViewerJoin(liveID string, v Viewer, at time.Time) (string,
 	c.seq++
 	seq := c.seq
 	rec := ViewerRecord{ID: viewerRecordID(liveID, seq), LiveID: liveID, Viewer: v, JoinedAt: at}
-	c.open[rec.ID] = struct{}{}
-	if n := len(c.open); n > c.saved.PeakConcurrent {
-		c.saved.PeakConcurrent, c.saved.PeakAt, c.dirty = n, at, true
-	}
+	c.openRecord(rec.ID, v.ID, at)
 	s.cmu.Unlock()
 
 	b := s.db.NewBatch()
@@ -122,7 +147,7 @@ func (s *Store) RecordViewerJoin(liveID string, v Viewer, at time.Time) (string,
 	}
 	if err != nil {
 		s.cmu.Lock()
-		delete(c.open, rec.ID)
+		c.closeRecord(rec.ID)
 		s.cmu.Unlock()
 		return "", fmt.Errorf("record viewer of live %s: %w", liveID, err)
 	}
@@ -170,7 +195,7 @@ func (s *Store) RecordViewerLeave(id string, at time.Time) error {
 	}
 	s.cmu.Lock()
 	if c, ok := s.counters[liveID]; ok {
-		delete(c.open, id)
+		c.closeRecord(id)
 	}
 	s.cmu.Unlock()
 	return nil
@@ -270,7 +295,7 @@ func (s *Store) flushLoop(every time.Duration) {
 // process that stopped. The caller holds every record stripe.
 func (s *Store) closeStaleRecords(b *storage.Batch, l Live) error {
 	s.cmu.Lock()
-	var open map[string]struct{}
+	var open map[string]string
 	if c, ok := s.counters[l.ID]; ok {
 		open = maps.Clone(c.open)
 	}

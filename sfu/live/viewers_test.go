@@ -64,8 +64,8 @@ func TestViewerStats(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Three connections at once (bob twice, anon) between 3 and 4.
-	if st.Concurrent != 1 || st.PeakConcurrent != 3 || !st.PeakAt.Equal(t0.Add(3*minute)) || st.UniqueViewers != 3 || st.OpenRecords != 1 {
+	// Two viewers at once from 2 on (bob's second tab counts once).
+	if st.Concurrent != 1 || st.PeakConcurrent != 2 || !st.PeakAt.Equal(t0.Add(2*minute)) || st.UniqueViewers != 3 || st.OpenRecords != 1 {
 		t.Fatalf("%+v", st)
 	}
 	// bob 10 (tabs overlap), anon 10, dave 9 so far.
@@ -87,6 +87,50 @@ func TestViewerStats(t *testing.T) {
 	wantErr(t, s.RecordViewerLeave(d1, t0), ErrInvalid) // before the join
 	for _, bad := range []string{"", "x", l.ID + ".0", l.ID + ".99", "missing.1"} {
 		wantErr(t, s.RecordViewerLeave(bad, t0), ErrNotFound)
+	}
+}
+
+// A web viewer is recorded twice, by live.join and by its playback
+// (WHEP or the WebSocket watch): the two records count one viewer in
+// Concurrent and PeakConcurrent, and one watch time, the union of both.
+func TestViewerRecordedTwiceCountsOnce(t *testing.T) {
+	s, clk := newStore(t)
+	l := onAir(t, s)
+	minute := time.Minute
+	stats := func(at time.Duration) Stats {
+		t.Helper()
+		clk.Set(t0.Add(at))
+		st, err := s.Stats(l.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st
+	}
+	joined := join(t, s, l.ID, bob, 0)       // live.join
+	playing := join(t, s, l.ID, bob, minute) // WHEP
+	if st := stats(2 * minute); st.Concurrent != 1 || st.PeakConcurrent != 1 || st.OpenRecords != 2 {
+		t.Fatalf("bob twice: concurrent %d, peak %d, open records %d; want 1, 1, 2", st.Concurrent, st.PeakConcurrent, st.OpenRecords)
+	}
+	d := join(t, s, l.ID, dave, 3*minute)
+	leave(t, s, joined, 4*minute) // bob still plays
+	if st := stats(5 * minute); st.Concurrent != 2 || st.PeakConcurrent != 2 || !st.PeakAt.Equal(t0.Add(3*minute)) {
+		t.Fatalf("bob and dave: concurrent %d, peak %d at %v; want 2, 2 at 3m", st.Concurrent, st.PeakConcurrent, st.PeakAt)
+	}
+	leave(t, s, playing, 6*minute)
+	leave(t, s, playing, 7*minute) // a second leave of the same record changes nothing
+	if st := stats(8 * minute); st.Concurrent != 1 {
+		t.Fatalf("after bob's last record: concurrent %d, want 1", st.Concurrent)
+	}
+	again := join(t, s, l.ID, bob, 9*minute)
+	leave(t, s, again, 10*minute)
+	leave(t, s, d, 10*minute)
+	st := stats(11 * minute)
+	if st.Concurrent != 0 || st.PeakConcurrent != 2 || st.UniqueViewers != 2 {
+		t.Fatalf("at the end: %+v", st)
+	}
+	// bob: [0, 4) and [1, 6) overlap into 6 minutes, then [9, 10); dave 7.
+	if st.Viewers[0].Viewer != bob || st.Viewers[0].Watch != 7*minute || st.TotalWatch != 14*minute {
+		t.Fatalf("watch: bob %v, total %v; want 7m and 14m", st.Viewers[0].Watch, st.TotalWatch)
 	}
 }
 

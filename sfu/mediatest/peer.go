@@ -290,6 +290,8 @@ func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, e
 		payloader = &codecs.VP9Payloader{}
 	case strings.ToLower(webrtc.MimeTypeH264):
 		payloader = &codecs.H264Payloader{}
+	case strings.ToLower(webrtc.MimeTypeAV1):
+		payloader = &codecs.AV1Payloader{}
 	case strings.ToLower(webrtc.MimeTypeOpus):
 		payloader = &codecs.OpusPayloader{}
 	default:

@@ -75,6 +75,8 @@ func (r *Received) read() {
 		dep = &codecs.VP9Packet{}
 	case strings.ToLower(webrtc.MimeTypeH264):
 		dep = &codecs.H264Packet{}
+	case strings.ToLower(webrtc.MimeTypeAV1):
+		dep = &codecs.AV1Depacketizer{}
 	default:
 		dep = &codecs.OpusPacket{}
 		maxLate = 50
@@ -122,7 +124,8 @@ func (r *Received) signalLocked() {
 }
 
 // describeFrame tells whether a depacketized frame is a keyframe and,
-// for VP8, its size.
+// for VP8, its size. An AV1 frame counts as a keyframe when it carries a
+// sequence header.
 func describeFrame(mime string, data []byte) (key bool, w, h int) {
 	switch mime {
 	case strings.ToLower(webrtc.MimeTypeVP8):
@@ -139,6 +142,8 @@ func describeFrame(mime string, data []byte) (key bool, w, h int) {
 		return false, 0, 0
 	case strings.ToLower(webrtc.MimeTypeVP9):
 		return len(data) > 0 && data[0]&0x04 == 0, 0, 0
+	case strings.ToLower(webrtc.MimeTypeAV1):
+		return av1HasOBU(data, obuSequenceHeader), 0, 0
 	}
 	return true, 0, 0
 }

@@ -24,12 +24,20 @@ type mp4Track struct {
 	id        uint32
 	timescale uint32
 	video     bool
+	// elstPos is the file offset of the duration of the track's empty
+	// edit, patched when its first sample comes.
+	elstPos int64
+	// started is set by the first sample, which fixes offset: where on
+	// the file's timeline the track's own media time zero lies (its
+	// empty edit), in timescale units.
+	started bool
+	offset  uint64
 	// held is the track's latest sample: its duration is only known when
 	// the next one comes, so it waits.
 	held    *mp4.FullSample
 	lastDur uint32
 	samples []mp4.FullSample // samples of the open fragment
-	end     uint64           // end of the last sample placed, in timescale
+	end     uint64           // end of the last sample placed, in timescale, in the track's media time
 }
 
 // fmp4Writer writes H.264 and Opus as fragmented MP4: an init segment
@@ -38,6 +46,17 @@ type mp4Track struct {
 // an avcC built from the stream's in-band SPS and PPS, Opus as an 'Opus'
 // sample entry with dOps. On close the overall duration is written into
 // mehd, so players know the length without reading every fragment.
+//
+// A track that starts after the file's zero (video whose first keyframe
+// came late) has its own media time start at its first sample, and an
+// edit list that puts it in place: an empty edit as long as the delay,
+// then the whole media (duration 0, "to the end", as a fragmented file
+// has it). ffmpeg and browsers then see the track start late and last
+// only as long as its media; with the delay in baseMediaDecodeTime
+// instead, ffmpeg counts it twice (start time plus a duration from
+// zero), and the file reads as long as the delay too long. The init
+// segment is written before any sample, with every track's empty edit
+// zero, and the edit is patched when the track's first sample comes.
 //
 // Frames must come in time order across tracks.
 type fmp4Writer struct {
@@ -72,12 +91,14 @@ func newFMP4Writer(out *output, tracks []containerTrack) (*fmp4Writer, error) {
 			if err := trak.SetAVCDescriptor("avc1", [][]byte{t.format.sps}, [][]byte{t.format.pps}, true); err != nil {
 				return nil, fmt.Errorf("mp4 avc1: %w", err)
 			}
+			addEdits(trak)
 			w.tracks = append(w.tracks, &mp4Track{id: trak.Tkhd.TrackID, timescale: t.codec.defaultClockRate(), video: true})
 			w.main = i
 		case codecOpus:
 			trak := init.AddEmptyTrack(opusRate, "audio", "und")
 			dops := &mp4.DopsBox{OutputChannelCount: opusChannels, InputSampleRate: opusRate}
 			trak.Mdia.Minf.Stbl.Stsd.AddChild(mp4.CreateAudioSampleEntryBox("Opus", opusChannels, 16, opusRate, dops))
+			addEdits(trak)
 			w.tracks = append(w.tracks, &mp4Track{id: trak.Tkhd.TrackID, timescale: opusRate})
 		default:
 			return nil, fmt.Errorf("mp4: cannot hold %s", t.codec.mimeType())
@@ -95,8 +116,55 @@ func newFMP4Writer(out *output, tracks []containerTrack) (*fmp4Writer, error) {
 		return nil, errors.New("mp4 init segment: no mehd")
 	}
 	w.mehdPos = int64(at) + 4 + 4 // past the type and version+flags
+	// Each trak has one elst, in track order.
+	from := 0
+	for _, t := range w.tracks {
+		at := bytes.Index(b.Bytes()[from:], []byte("elst"))
+		if at < 0 {
+			return nil, errors.New("mp4 init segment: a track has no elst")
+		}
+		from += at + 4
+		t.elstPos = int64(from) + 4 + 4 // past version+flags and entry count
+	}
 	out.Write(b.Bytes())
 	return w, out.err
+}
+
+// addEdits gives trak an edit list of two entries (version 1, so both
+// durations have 64 bits): an empty edit, zero until the track's first
+// sample says how late it starts, then the whole media from its time
+// zero. The trak's children stay in the standard order: tkhd, edts,
+// mdia.
+func addEdits(trak *mp4.TrakBox) {
+	elst := &mp4.ElstBox{Version: 1, Entries: []mp4.ElstEntry{
+		{SegmentDuration: 0, MediaTime: -1, MediaRateInteger: 1},
+		{SegmentDuration: 0, MediaTime: 0, MediaRateInteger: 1},
+	}}
+	edts := &mp4.EdtsBox{}
+	edts.AddChild(elst)
+	trak.Edts = edts
+	for i, c := range trak.Children {
+		if c == mp4.Box(trak.Tkhd) {
+			trak.Children = append(trak.Children[:i+1], append([]mp4.Box{edts}, trak.Children[i+1:]...)...)
+			return
+		}
+	}
+	trak.AddChild(edts)
+}
+
+// start fixes where track t begins, at its first sample's pts: its
+// empty edit, whole movie-timescale units (milliseconds) that fit
+// before pts, is patched into the init segment, and the track's media
+// time counts from there.
+func (w *fmp4Writer) start(t *mp4Track, pts time.Duration) {
+	t.started = true
+	ms := uint64(pts / (time.Second / fmp4MovieTimescale))
+	t.offset = ms * uint64(t.timescale) / fmp4MovieTimescale
+	if ms > 0 {
+		var d [8]byte
+		binary.BigEndian.PutUint64(d[:], ms)
+		w.out.patch(t.elstPos, d[:])
+	}
 }
 
 // writeFrame appends one frame of track i at pts from the file's start.
@@ -106,7 +174,11 @@ func (w *fmp4Writer) writeFrame(i int, pts time.Duration, keyframe bool, data []
 	if w.fragStart < 0 {
 		w.fragStart = pts
 	}
+	if !t.started {
+		w.start(t, pts)
+	}
 	dt := toTimescale(pts, t.timescale)
+	dt -= min(dt, t.offset) // nothing goes before the track's start
 	if t.held != nil {
 		if dt <= t.held.DecodeTime {
 			dt = t.held.DecodeTime + 1
@@ -182,11 +254,14 @@ func (w *fmp4Writer) flushFragment() error {
 	return w.out.err
 }
 
-// duration is where the file ends: the end of its longest track.
+// duration is where the file ends: the end of its longest track, its
+// empty edit included.
 func (w *fmp4Writer) duration() time.Duration {
 	var end time.Duration
 	for _, t := range w.tracks {
-		end = max(end, fromTimescale(t.end, t.timescale))
+		if t.end > 0 {
+			end = max(end, fromTimescale(t.offset+t.end, t.timescale))
+		}
 	}
 	return end
 }

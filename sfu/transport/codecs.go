@@ -34,9 +34,34 @@ var videoFeedback = []webrtc.RTCPFeedback{
 // always offers 42e01f, whatever it sends) still finds its match.
 var h264Profiles = []string{"42e01f", "42001f", "4d001f", "64001f"}
 
+// Payload types of the codecs beyond VP8, VP9 and H.264: those Chrome
+// uses, so a browser's offer and Parley's agree without remapping.
+const (
+	av1PayloadType        = 45
+	h265MainPayloadType   = 49
+	h265Main10PayloadType = 51
+)
+
+// h265Fmtp is the H.265 format Parley registers for profile-id p (1 Main,
+// 2 Main 10): main tier, single RTP stream (RFC 7798 7.1). level-id is
+// left out on purpose: Pion matches H.265 fmtp by comparing every key
+// both sides name, so a registered level would refuse encoders and
+// players that offer another (Chrome offers 93 or 180, OBS offers no
+// fmtp at all). The SFU forwards the publisher's stream untouched, so
+// the level is the publisher's to choose and the viewer's to decode.
+func h265Fmtp(p int) string {
+	return fmt.Sprintf("profile-id=%d;tier-flag=0;tx-mode=SRST", p)
+}
+
 // Codecs lists every codec the MediaEngine registers, with its payload
 // type. There is deliberately no RTX: retransmissions travel on the media
 // SSRC, so one NACK path serves publishers and subscribers alike.
+//
+// AV1 and H.265 are registered for pass-through (OBS offers AV1 since
+// 30.1 and HEVC since 30.2): the SFU forwards them to subscribers whose
+// offers take them. The media engine does not parse their keyframes, so
+// it forwards them from any packet and relies on PLI for a decodable
+// start, and the recorder leaves them out.
 func Codecs() []webrtc.RTPCodecParameters {
 	codecs := []webrtc.RTPCodecParameters{
 		{
@@ -59,6 +84,26 @@ func Codecs() []webrtc.RTPCodecParameters {
 				RTCPFeedback: videoFeedback,
 			},
 			PayloadType: 98,
+		},
+		{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeAV1, ClockRate: 90000, RTCPFeedback: videoFeedback,
+			},
+			PayloadType: av1PayloadType,
+		},
+		{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeH265, ClockRate: 90000, SDPFmtpLine: h265Fmtp(1),
+				RTCPFeedback: videoFeedback,
+			},
+			PayloadType: h265MainPayloadType,
+		},
+		{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType: webrtc.MimeTypeH265, ClockRate: 90000, SDPFmtpLine: h265Fmtp(2),
+				RTCPFeedback: videoFeedback,
+			},
+			PayloadType: h265Main10PayloadType,
 		},
 	}
 	pt := webrtc.PayloadType(102)

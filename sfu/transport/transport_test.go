@@ -162,19 +162,27 @@ func TestCheckSDP(t *testing.T) {
 		{"no media", "v=0\r\no=- 1 1 IN IP4 127.0.0.1\r\ns=-\r\nt=0 0\r\n", ErrMalformedSDP},
 		{"too large", goodOffer + strings.Repeat("a=x:y\r\n", MaxSDPSize/7), ErrSDPTooLarge},
 		{"data channel", strings.Replace(goodOffer, "m=audio 9 UDP/TLS/RTP/SAVPF 111", "m=application 9 UDP/DTLS/SCTP webrtc-datachannel", 1), ErrDataChannel},
-		{"H.265 only", strings.NewReplacer("m=audio", "m=video", "opus/48000/2", "H265/90000").Replace(goodOffer), ErrUnsupportedCodec},
+		{"H.266 only", strings.NewReplacer("m=audio", "m=video", "opus/48000/2", "H266/90000").Replace(goodOffer), ErrUnsupportedCodec},
 		{"no rtpmap", strings.Replace(goodOffer, "a=rtpmap:111 opus/48000/2\r\n", "", 1), ErrMalformedSDP},
 		{"no ICE password", strings.Replace(goodOffer, "a=ice-pwd:abcdefghijklmnopqrstuvwx\r\n", "", 1), ErrMalformedSDP},
 		{"no fingerprint", strings.Replace(goodOffer, "a=fingerprint:", "a=x-fingerprint:", 1), ErrMalformedSDP},
 		{"too many sections", goodOffer + strings.Repeat("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=rtpmap:111 opus/48000/2\r\n", MaxMediaSections), ErrSDPTooLarge},
+		{"no mid", strings.Replace(goodOffer, "a=mid:0\r\n", "", 1), ErrMalformedSDP},
+		{"conflicting ICE username", goodOffer + "m=audio 9 UDP/TLS/RTP/SAVPF 111\r\na=mid:1\r\na=ice-ufrag:wxyz\r\na=rtpmap:111 opus/48000/2\r\n", ErrMalformedSDP},
+		{"fingerprint without hash", strings.Replace(goodOffer, "a=fingerprint:sha-256 ", "a=fingerprint:", 1), ErrMalformedSDP},
+		{"unparsable candidate", goodOffer + "a=candidate:1 1 udp notanumber 127.0.0.1 9 typ host\r\n", ErrMalformedSDP},
 	} {
 		_, err := CheckSDP(c.sdp)
 		if !errors.Is(err, c.want) {
 			t.Errorf("%s: %v, want %v", c.name, err, c.want)
 		}
 	}
+	// A candidate of a kind Pion does not know is ignored, not refused.
+	if _, err := CheckSDP(goodOffer + "a=candidate:1 1 udp 1 127.0.0.1 9 typ future\r\n"); err != nil {
+		t.Errorf("unknown candidate type: %v", err)
+	}
 	// A rejected section (port 0) may offer anything.
-	rejected := strings.NewReplacer("m=audio 9", "m=video 0", "opus/48000/2", "H265/90000").Replace(goodOffer)
+	rejected := strings.NewReplacer("m=audio 9", "m=video 0", "opus/48000/2", "H266/90000").Replace(goodOffer)
 	if _, err := CheckSDP(rejected); err != nil {
 		t.Errorf("rejected section: %v", err)
 	}
@@ -188,9 +196,9 @@ func TestAnswerRefusesBadOfferAndRecovers(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pc.Close()
-	h265 := strings.NewReplacer("m=audio", "m=video", "opus/48000/2", "H265/90000").Replace(goodOffer)
-	if _, err := Answer(ctx(t), pc, h265); !errors.Is(err, ErrUnsupportedCodec) || !strings.Contains(err.Error(), "video/H265") {
-		t.Fatalf("H.265 offer: %v", err)
+	h266 := strings.NewReplacer("m=audio", "m=video", "opus/48000/2", "H266/90000").Replace(goodOffer)
+	if _, err := Answer(ctx(t), pc, h266); !errors.Is(err, ErrUnsupportedCodec) || !strings.Contains(err.Error(), "video/H266") {
+		t.Fatalf("H.266 offer: %v", err)
 	}
 	noICE := strings.Replace(goodOffer, "a=ice-ufrag:abcd\r\n", "", 1)
 	if _, err := Answer(ctx(t), pc, noICE); !errors.Is(err, ErrMalformedSDP) || !strings.Contains(err.Error(), "ice-ufrag") {
@@ -233,4 +241,103 @@ func FuzzCheckSDP(f *testing.F) {
 	f.Fuzz(func(t *testing.T, s string) {
 		_, _ = CheckSDP(s)
 	})
+}
+
+// A subscriber's answer may have more sections than an offer from a
+// client may, up to MaxAnswerSections, and is checked like an offer.
+func TestAcceptAnswerLimits(t *testing.T) {
+	tr := newTransport(t, Config{})
+	section := func(mid int) string {
+		return fmt.Sprintf("m=audio 9 UDP/TLS/RTP/SAVPF 111\r\nc=IN IP4 0.0.0.0\r\na=mid:%d\r\na=rtpmap:111 opus/48000/2\r\n", mid)
+	}
+	head := goodOffer[:strings.Index(goodOffer, "m=audio")]
+	answer := func(n int) string {
+		var b strings.Builder
+		b.WriteString(head)
+		for i := range n {
+			b.WriteString(section(i))
+		}
+		return b.String()
+	}
+	if _, err := CheckSDP(answer(MaxMediaSections + 1)); !errors.Is(err, ErrSDPTooLarge) {
+		t.Fatalf("an offer of %d sections: %v", MaxMediaSections+1, err)
+	}
+	pc, _, err := tr.NewSubscriber()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	for range MaxAnswerSections {
+		if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := Offer(ctx(t), pc); err != nil {
+		t.Fatal(err)
+	}
+	// Too many sections, or a section without a mid, is refused before
+	// Pion sees it: the offer stays outstanding.
+	if err := AcceptAnswer(pc, answer(MaxAnswerSections+1)); !errors.Is(err, ErrSDPTooLarge) {
+		t.Fatalf("answer of %d sections: %v", MaxAnswerSections+1, err)
+	}
+	if err := AcceptAnswer(pc, strings.Replace(answer(MaxAnswerSections), "a=mid:7\r\n", "", 1)); !errors.Is(err, ErrMalformedSDP) {
+		t.Fatalf("answer without a mid: %v", err)
+	}
+	if pc.SignalingState() != webrtc.SignalingStateHaveLocalOffer {
+		t.Fatalf("signaling state %s after refused answers, want have-local-offer", pc.SignalingState())
+	}
+	// A real client's answer of MaxAnswerSections sections is taken.
+	client := mediatest.NewPeer(t, mediatest.ClientConfig{})
+	if err := AcceptAnswer(pc, client.Answer(pc.LocalDescription().SDP)); err != nil {
+		t.Fatalf("answer of %d sections: %v", MaxAnswerSections, err)
+	}
+}
+
+// An offer made WithICERestart carries new ICE credentials.
+func TestOfferRestartsICE(t *testing.T) {
+	tr := newTransport(t, Config{})
+	pc, _, err := tr.NewSubscriber()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer pc.Close()
+	if _, err := pc.AddTransceiverFromKind(webrtc.RTPCodecTypeAudio); err != nil {
+		t.Fatal(err)
+	}
+	client := mediatest.NewPeer(t, mediatest.ClientConfig{})
+	ufrag := func(raw string) string {
+		desc, err := CheckSDP(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if v, ok := desc.Attribute("ice-ufrag"); ok {
+			return v
+		}
+		v, _ := desc.MediaDescriptions[0].Attribute("ice-ufrag")
+		return v
+	}
+	first, err := Offer(ctx(t), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := AcceptAnswer(pc, client.Answer(first)); err != nil {
+		t.Fatal(err)
+	}
+	same, err := Offer(ctx(t), pc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := AcceptAnswer(pc, client.Answer(same)); err != nil {
+		t.Fatal(err)
+	}
+	restarted, err := Offer(ctx(t), pc, WithICERestart(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ufrag(same) != ufrag(first) {
+		t.Fatal("an offer without restart changed the ICE credentials")
+	}
+	if ufrag(restarted) == ufrag(first) {
+		t.Fatal("an offer WithICERestart kept the ICE credentials")
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 )
@@ -13,8 +14,8 @@ import (
 // chromiumPath is Debian's Chromium; the tests never download a browser.
 const chromiumPath = "/usr/bin/chromium"
 
-// browserTimeout bounds one run of the Node driver. The run takes about
-// 25 s on the 2-core machine.
+// browserTimeout bounds one run of a Node driver. Each script takes 25 to
+// 45 s on the 2-core machine.
 const browserTimeout = 2 * time.Minute
 
 // needBrowser skips (or, with PARLEY_REQUIRE_MEDIA=1, fails) when node,
@@ -102,21 +103,85 @@ func TestBrowserChat(t *testing.T) {
 	if st := call(t, "POST", base+"/api/v1/tags/"+tag.ID+"/members", tok.AccessToken, map[string]any{"add": []string{"bob"}}, nil); st != 200 {
 		t.Fatalf("tag bob: %d", st)
 	}
+	runScript(t, node, "chat.mjs", base, users, []string{"login-zh", "conversations-unread", "chat-direct", "contacts", "group-chat",
+		"group-receipts", "group-confidential-watermark", "phone-chat-zh", "admin-members", "admin-audit"})
+}
+
+// TestBrowserMeeting drives meetings in Chromium with fake devices: two
+// members join and each decodes the other's video, the host mutes all
+// and the other's audio stops reaching her, a dropped connection resumes
+// with ICE restarts, a third joins at phone width, and the host ends the
+// meeting and reads its attendance.
+func TestBrowserMeeting(t *testing.T) {
+	node := needBrowser(t)
+	base := startServer(t)
+	users := provisionTrio(t, base)
+	runScript(t, node, "meeting.mjs", base, users, []string{"meeting-card", "meeting-lobby", "meeting-grid", "meeting-screen-share", "meeting-phone-zh", "meeting-attendance"})
+}
+
+// TestBrowserLive drives a live in Chromium: the host sees the OBS panel
+// and goes live from the browser over WHIP; a member watches (decodes
+// the video), comments, likes, asks and votes; the host sees the viewer
+// count, the comment and the likes, answers and draws the lottery; a
+// phone viewer watches in Chinese; the live ends and its replay plays.
+func TestBrowserLive(t *testing.T) {
+	node := needBrowser(t)
+	base := startServer(t)
+	users := provisionTrio(t, base)
+	runScript(t, node, "live.mjs", base, users, []string{"live-obs-panel", "live-viewer", "live-viewer-phone-zh", "live-studio"})
+}
+
+// provisionTrio creates alice, bob and carol in one department.
+func provisionTrio(t *testing.T, base string) map[string]user {
+	t.Helper()
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	if st := call(t, "POST", base+"/api/v1/auth/login", "", map[string]string{"username": "admin", "password": adminPassword}, &tok); st != 200 {
+		t.Fatalf("admin login: %d", st)
+	}
+	users := map[string]user{
+		"alice": {"alice", "Alice Chen", "alice-password-1"},
+		"bob":   {"bob", "Bob Li", "bob-password-1"},
+		"carol": {"carol", "Carol Wang", "carol-password-1"},
+	}
+	for _, u := range users {
+		body := map[string]any{"id": u.ID, "name": u.Name, "departments": []string{"1"}, "password": u.Password}
+		if st := call(t, "POST", base+"/api/v1/members", tok.AccessToken, body, nil); st != 201 {
+			t.Fatalf("create member %s: %d", u.ID, st)
+		}
+	}
+	return users
+}
+
+// runScript runs one Node driver in e2e/ against the server at base and
+// checks it wrote the named screenshots into e2e/artifacts/. Each script
+// removes only its own screenshots, so the tests may run in any order.
+func runScript(t *testing.T, node, script, base string, users map[string]user, screenshots []string) {
+	t.Helper()
 	usersJSON, err := json.Marshal(users)
 	if err != nil {
 		t.Fatal(err)
 	}
-
 	artifacts, err := filepath.Abs(filepath.Join("e2e", "artifacts"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.RemoveAll(artifacts); err != nil {
+	if err := os.MkdirAll(artifacts, 0o755); err != nil {
 		t.Fatal(err)
+	}
+	stale, _ := filepath.Glob(filepath.Join(artifacts, strings.TrimSuffix(script, ".mjs")+"-failure-*.png"))
+	for _, name := range screenshots {
+		stale = append(stale, filepath.Join(artifacts, name+".png"))
+	}
+	for _, f := range stale {
+		if err := os.Remove(f); err != nil && !os.IsNotExist(err) {
+			t.Fatal(err)
+		}
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), browserTimeout)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, node, "chat.mjs")
+	cmd := exec.CommandContext(ctx, node, script)
 	cmd.Dir = "e2e"
 	cmd.Env = append(os.Environ(),
 		"PARLEY_URL="+base,
@@ -127,10 +192,10 @@ func TestBrowserChat(t *testing.T) {
 	)
 	out, err := cmd.CombinedOutput()
 	if err != nil {
-		t.Fatalf("browser test failed (%v); screenshots in %s\n%s", err, artifacts, out)
+		t.Fatalf("browser test %s failed (%v); screenshots in %s\n%s", script, err, artifacts, out)
 	}
 	t.Logf("%s", out)
-	for _, name := range []string{"login-zh", "conversations-unread", "chat-direct", "contacts", "group-chat", "group-receipts", "group-confidential-watermark", "phone-chat-zh", "admin-members", "admin-audit"} {
+	for _, name := range screenshots {
 		if !exists(filepath.Join(artifacts, name+".png")) {
 			t.Errorf("screenshot %s.png was not written", name)
 		}

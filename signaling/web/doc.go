@@ -9,6 +9,9 @@
 // path (/client/index.js), revalidated by ETag, so that other web apps can
 // import the client module from a stable URL.
 //
-// The directory static/ holds the files; e2e/ holds the browser tests'
-// Node driver, which is not embedded.
+// The directory static/ holds the files: client/ is the client module
+// (REST, the WebSocket, chat, meetings, live, WHIP and WHEP; no DOM code),
+// ui/ the screens, i18n/ the English and Chinese dictionaries. e2e/ holds
+// the browser tests' Node drivers (chat.mjs, meeting.mjs, live.mjs), which
+// are not embedded.
 package web

@@ -40,10 +40,10 @@ const immutableMaxAge = 365 * 24 * time.Hour
 const versionPlaceholder = "{{ASSETS}}"
 
 // reservedPrefixes are served by other handlers of the same server. A
-// request that reaches this handler under one of them (say /api/v2/x, or
-// POST /healthz) is a 404, never the app's page, so a typo in an API path
-// is not answered with HTML.
-var reservedPrefixes = []string{"/api", "/ws", "/metrics", "/healthz", "/readyz"}
+// request that reaches this handler under one of them (say /api/v2/x,
+// POST /healthz, or GET /whip, which WHIP does not answer) is a 404, never
+// the app's page, so a typo in an API path is not answered with HTML.
+var reservedPrefixes = []string{"/api", "/ws", "/whip", "/whep", "/metrics", "/healthz", "/readyz"}
 
 // contentTypes maps the extensions the client uses to their types. The
 // table is explicit, not the host's mime database, so answers are the same

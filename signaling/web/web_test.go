@@ -93,13 +93,16 @@ func TestIndexHasNoInlineCode(t *testing.T) {
 func TestAssetsAreVersionedAndTyped(t *testing.T) {
 	h := newHandler(t)
 	cases := map[string]string{
-		"app.js":           "text/javascript; charset=utf-8",
-		"app.css":          "text/css; charset=utf-8",
-		"icon.svg":         "image/svg+xml",
-		"client/index.js":  "text/javascript; charset=utf-8",
-		"client/chat.js":   "text/javascript; charset=utf-8",
-		"i18n/zh.js":       "text/javascript; charset=utf-8",
-		"ui/chatscreen.js": "text/javascript; charset=utf-8",
+		"app.js":            "text/javascript; charset=utf-8",
+		"app.css":           "text/css; charset=utf-8",
+		"icon.svg":          "image/svg+xml",
+		"client/index.js":   "text/javascript; charset=utf-8",
+		"client/chat.js":    "text/javascript; charset=utf-8",
+		"i18n/zh.js":        "text/javascript; charset=utf-8",
+		"ui/chatscreen.js":  "text/javascript; charset=utf-8",
+		"client/meeting.js": "text/javascript; charset=utf-8",
+		"client/live.js":    "text/javascript; charset=utf-8",
+		"client/whip.js":    "text/javascript; charset=utf-8",
 	}
 	for name, ct := range cases {
 		rec := get(t, h, "GET", AssetsPrefix+h.Version()+"/"+name, nil)
@@ -152,14 +155,15 @@ func TestVersionFollowsContent(t *testing.T) {
 
 func TestClientRoutesFallBackToThePage(t *testing.T) {
 	h := newHandler(t)
-	for _, p := range []string{"/chat", "/chat/g_ye6cxx4colrbaehl2gii", "/contacts/m/alice", "/admin/audit", "/index.html"} {
+	for _, p := range []string{"/chat", "/chat/g_ye6cxx4colrbaehl2gii", "/contacts/m/alice", "/admin/audit", "/index.html",
+		"/meetings/5ZQ2KJ7W3XN4MB6T8RYCP2DHAQ/room", "/live/7W3XN4MB6T8RYCP2DHAQ5ZQ2KJ", "/m/5ZQ2KJ7W3XN4MB6T8RYCP2DHAQ", "/l/7W3XN4MB6T8RYCP2DHAQ5ZQ2KJ"} {
 		rec := get(t, h, "GET", p, nil)
 		if rec.Code != 200 || !strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
 			t.Errorf("%s: %d %q", p, rec.Code, rec.Header().Get("Content-Type"))
 		}
 	}
 	// Paths that name a file, or belong to other handlers, are never the page.
-	for _, p := range []string{"/favicon.ico", "/chat/missing.js", "/api", "/api/v2/members", "/ws/x", "/metrics/x", "/healthz/", "/readyz/x"} {
+	for _, p := range []string{"/favicon.ico", "/chat/missing.js", "/api", "/api/v2/members", "/ws/x", "/metrics/x", "/healthz/", "/readyz/x", "/whip", "/whep/7W3XN4MB6T8RYCP2DHAQ5ZQ2KJ"} {
 		rec := get(t, h, "GET", p, nil)
 		if rec.Code != 404 || strings.HasPrefix(rec.Header().Get("Content-Type"), "text/html") {
 			t.Errorf("%s: %d %q, want a 404 that is not HTML", p, rec.Code, rec.Header().Get("Content-Type"))

@@ -2,7 +2,6 @@ package whip_test
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -295,22 +294,31 @@ func (c *obsClient) readRTCP(s *webrtc.RTPSender) {
 	}
 }
 
-// playVideo sends n frames of clip in real time, looping it, and
-// answers a keyframe request by going back to the clip's first frame,
-// a keyframe. The frames sent always last n frame times.
-func (c *obsClient) playVideo(t *testing.T, clip mediatest.Clip, n int) {
+// playUntil sends clip into w in real time, looping it, until stop is
+// closed, and returns how long the media it sent lasts. With restart
+// set, a keyframe request makes it go back to the clip's first frame, a
+// keyframe, as an encoder answers one. Time stays on schedule either
+// way.
+func playUntil(t *testing.T, w mediatest.SampleWriter, clip mediatest.Clip, stop <-chan struct{}, restart *atomic.Bool) time.Duration {
 	start := time.Now()
 	var at time.Duration
 	pos := 0
-	for range n {
-		if c.keyframe.Swap(false) {
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	for {
+		if restart != nil && restart.Swap(false) {
 			pos = 0
 		}
 		f := clip.Frames[pos%len(clip.Frames)]
-		time.Sleep(time.Until(start.Add(at)))
-		if err := c.video.WriteSample(media.Sample{Data: f.Data, Duration: f.Duration}); err != nil {
+		timer.Reset(time.Until(start.Add(at)))
+		select {
+		case <-stop:
+			return at
+		case <-timer.C:
+		}
+		if err := w.WriteSample(media.Sample{Data: f.Data, Duration: f.Duration}); err != nil {
 			t.Error(err)
-			return
+			return at
 		}
 		at += f.Duration
 		pos++
@@ -481,8 +489,8 @@ func frameKey(au []byte) string {
 	return b.String()
 }
 
-// wholeFrames waits until r has n frames, starting with a keyframe, all
-// of which are whole frames of clip, and returns how many arrived.
+// wholeFrames waits until r has n frames from its first keyframe on,
+// every one of them a whole frame of clip.
 func wholeFrames(t *testing.T, r *mediatest.Received, clip mediatest.Clip, n int) {
 	t.Helper()
 	idx := clipIndex(clip)
@@ -511,12 +519,20 @@ func wholeFrames(t *testing.T, r *mediatest.Received, clip mediatest.Clip, n int
 	}
 }
 
-// probe runs ffprobe on a file and returns its duration and the codec
-// names of its streams.
-func probe(t *testing.T, path string) (time.Duration, []string) {
+// probed is what ffprobe reads of a file.
+type probed struct {
+	// Duration is the container's.
+	Duration time.Duration
+	Codecs   []string
+	// Span runs from the earliest packet to the end of the latest.
+	Span time.Duration
+}
+
+// probe runs ffprobe on a file, failing on any error it reports.
+func probe(t *testing.T, path string) probed {
 	t.Helper()
-	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries", "format=duration:stream=codec_name",
-		"-of", "json", path).CombinedOutput()
+	out, err := exec.Command("ffprobe", "-v", "error", "-show_entries",
+		"format=duration:stream=codec_name:packet=pts_time,duration_time", "-of", "json", path).CombinedOutput()
 	if err != nil {
 		t.Fatalf("ffprobe %s: %v\n%s", path, err, out)
 	}
@@ -525,25 +541,37 @@ func probe(t *testing.T, path string) (time.Duration, []string) {
 		Streams []struct {
 			CodecName string `json:"codec_name"`
 		}
+		Packets []struct {
+			PTS string `json:"pts_time"`
+			Dur string `json:"duration_time"`
+		}
 	}
 	if err := json.Unmarshal(out, &r); err != nil {
 		t.Fatalf("ffprobe output %q: %v", out, err)
 	}
-	secs, err := strconv.ParseFloat(r.Format.Duration, 64)
-	if err != nil {
-		t.Fatalf("ffprobe duration %q: %v", r.Format.Duration, err)
+	secs := func(s string) time.Duration {
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil {
+			t.Fatalf("ffprobe time %q: %v", s, err)
+		}
+		return time.Duration(f * float64(time.Second))
 	}
-	var codecs []string
+	p := probed{Duration: secs(r.Format.Duration)}
 	for _, s := range r.Streams {
-		codecs = append(codecs, s.CodecName)
+		p.Codecs = append(p.Codecs, s.CodecName)
 	}
-	return time.Duration(secs * float64(time.Second)), codecs
-}
-
-// playClip plays a clip once into w, in real time.
-func playClip(t *testing.T, w mediatest.SampleWriter, clip mediatest.Clip) {
-	t.Helper()
-	if err := mediatest.Play(context.Background(), w, clip, false); err != nil {
-		t.Error(err)
+	if len(r.Packets) == 0 {
+		t.Fatalf("%s has no packets", path)
 	}
+	first, last := time.Duration(1<<62), time.Duration(0)
+	for _, pk := range r.Packets {
+		at := secs(pk.PTS)
+		first = min(first, at)
+		if pk.Dur != "" {
+			at += secs(pk.Dur)
+		}
+		last = max(last, at)
+	}
+	p.Span = last - first
+	return p
 }

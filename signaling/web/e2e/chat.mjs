@@ -248,7 +248,7 @@ try {
   console.error("FAIL:", err.message);
   if (errors.length) console.error("page errors:\n" + errors.join("\n"));
   for (const [i, ctx] of browser.contexts().entries()) {
-    for (const [j, p] of ctx.pages().entries()) await p.screenshot({ path: join(OUT, `failure-${i}-${j}.png`) }).catch(() => {});
+    for (const [j, p] of ctx.pages().entries()) await p.screenshot({ path: join(OUT, `chat-failure-${i}-${j}.png`) }).catch(() => {});
   }
 } finally {
   await browser.close();

@@ -1,10 +1,13 @@
 // The web client's entry point: sign-in, then the shell with its screens.
+// A meeting's join link or a live's viewer link opens the guest page
+// instead, for people without an account.
 
 import { RestClient, LocalTokenStore } from "./client/rest.js";
 import { Connection, State } from "./client/connection.js";
 import { ChatClient } from "./client/chat.js";
 import { Directory } from "./client/directory.js";
 import { renderLogin } from "./ui/login.js";
+import { guestRoute, showGuestPage } from "./ui/guest.js";
 import { Shell } from "./ui/shell.js";
 import { t } from "./i18n/i18n.js";
 
@@ -68,4 +71,22 @@ function end() {
   showLogin();
 }
 
-if (rest.signedIn) start(); else showLogin();
+// route decides the first page. A member opening a meeting's join link
+// goes straight to its room; a live's viewer link is for outside viewers
+// (members watch from the live section), and so is always the guest page.
+function route() {
+  const g = guestRoute();
+  if (g?.kind === "meeting" && rest.signedIn) {
+    history.replaceState(null, "", "/meetings/" + encodeURIComponent(g.id) + "/room");
+    start();
+    return;
+  }
+  if (g) {
+    const page = () => showGuestPage(root, g, { rerender: page, onSignIn: () => { history.replaceState(null, "", g.kind === "meeting" ? "/meetings/" + encodeURIComponent(g.id) + "/room" : "/"); showLogin(); } });
+    page();
+    return;
+  }
+  if (rest.signedIn) start(); else showLogin();
+}
+
+route();

@@ -71,6 +71,7 @@ export class MeetingClient extends EventTarget {
     on("removed", (d) => this.finish(d.reason || "removed", d));
     on("ended", (d) => this.finish(d.reason || "meeting_ended", d));
     on("subscriber_offer", (d) => this.answerSubscriber(d.sdp));
+    on("recording", (d) => { this.recording = d.state === "stopped" ? null : d; this.changed(); });
     connection.addEventListener("state", (ev) => {
       if (ev.detail.state === "waiting" && (this.state === MeetingState.joined || this.state === MeetingState.waiting)) {
         this.stateBeforeDrop = this.state;
@@ -90,6 +91,8 @@ export class MeetingClient extends EventTarget {
     this.waiting = [];
     this.speakers = [];
     this.iceServers = [];
+    this.recording = null; // the recording in progress: {recording_id, state, by}
+    this.canRecord = false;
     this.local = new Map(); // source -> {track, transceiver, trackId}
     this.remote = new Map(); // track id -> MediaStreamTrack
     this.pub = null;
@@ -153,6 +156,10 @@ export class MeetingClient extends EventTarget {
     this.settings = snap.settings || {};
     this.waiting = snap.waiting || [];
     this.iceServers = snap.ice_servers || [];
+    this.recording = snap.recording || null;
+    // A server that can record says so in the snapshot; without it the
+    // client offers no recording.
+    this.canRecord = !!snap.recording_available;
     this.participants = new Map((snap.participants || []).map((p) => [p.participant_id, p]));
     for (const id of [...this.remote.keys()]) if (!this.trackInfo(id)) this.remote.delete(id);
     if (!this.pub) this.pub = this.newPublisher();
@@ -509,6 +516,17 @@ export class MeetingClient extends EventTarget {
   deny(participantId) { return this.conn.request("meeting.host.deny", { participant_id: participantId }); }
   setCohost(participantId, cohost) { return this.conn.request("meeting.host.cohost", { participant_id: participantId, cohost }); }
   transferHost(participantId) { return this.conn.request("meeting.host.transfer", { participant_id: participantId }); }
+  /**
+   * record starts or stops the meeting's recording (host or co-host);
+   * everyone hears "meeting.recording" when it starts and stops.
+   */
+  async record(on) {
+    const info = await this.conn.request("meeting.host.record", { recording: on });
+    this.recording = info.state === "stopped" ? null : info;
+    this.changed();
+    return info;
+  }
+
   /** Ends the meeting for everyone (host only). */
   end() { return this.conn.request("meeting.host.end", {}); }
 }

@@ -10,15 +10,16 @@ import { State } from "../client/connection.js";
 import { ChatScreen } from "./chatscreen.js";
 import { ContactsScreen } from "./contacts.js";
 import { AdminScreen } from "./admin/admin.js";
+import { MeetingsScreen } from "./meetings.js";
+import { LivesScreen } from "./lives.js";
 import { showProfile } from "./profile.js";
 
-// Every section of the app. Meetings and live are built on the server side
-// now; their screens plug in here with available: true once they work.
+// Every section of the app.
 const SECTIONS = [
   { key: "chat", icon: "chat", label: "nav.chat", screen: ChatScreen, available: () => true },
   { key: "contacts", icon: "contacts", label: "nav.contacts", screen: ContactsScreen, available: () => true },
-  { key: "meetings", icon: "group", label: "nav.meetings", screen: null, available: () => false },
-  { key: "live", icon: "bell", label: "nav.live", screen: null, available: () => false },
+  { key: "meetings", icon: "video", label: "nav.meetings", screen: MeetingsScreen, available: () => true },
+  { key: "live", icon: "live", label: "nav.live", screen: LivesScreen, available: () => true },
   { key: "admin", icon: "admin", label: "nav.admin", screen: AdminScreen, available: (ctx) => ctx.isAdmin },
 ];
 
@@ -68,6 +69,12 @@ export class Shell {
     this.screenKey = key;
     this.screen = new section.screen(this.main, this.ctx, segs.slice(1));
   }
+
+  /**
+   * setImmersive gives a screen the whole window at phone width (a
+   * meeting room, a live): the tab bar hides while it is on.
+   */
+  setImmersive(on) { this.root.firstChild?.classList.toggle("immersive", on); }
 
   showState(state) {
     const down = state === State.waiting || (state === State.connecting && this.ctx.connection.opened > 0);
