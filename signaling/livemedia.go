@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"time"
 
 	"parley/sfu/live"
 	"parley/signaling/livewatch"
@@ -30,6 +31,11 @@ func (s *Server) startLiveMedia(cfg Config, logger *slog.Logger) error {
 		MaxBroadcasts:   cfg.Live.MaxBroadcasts,
 		MaxViewers:      cfg.Live.MaxViewers,
 		Logger:          logger,
+		OnStatus: func(id string, st live.Status, at time.Time) {
+			if err := s.liveRooms.PublishStatus(id, string(st), at); err != nil {
+				logger.Warn("live status push", "live", id, "err", err)
+			}
+		},
 	})
 	if err != nil {
 		return fmt.Errorf("start live media: %w", err)

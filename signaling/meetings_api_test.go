@@ -38,6 +38,16 @@ func meetingMatrixRows() []matrixRow {
 		{route: "POST /api/v1/meetings/{id}/host", allowed: signedIn, prepare: hosted("/host", `{"member_id":"TARGET"}`)},
 		{route: "GET /api/v1/meetings/{id}/attendance", allowed: signedIn, prepare: hosted("/attendance", "")},
 		{route: "GET /api/v1/meetings/{id}/stats", allowed: signedIn, prepare: hosted("/stats", "")},
+		{route: "POST /api/v1/meetings/{id}/bans", allowed: signedIn, prepare: hosted("/bans", `{"user_id":"TARGET"}`)},
+		{route: "GET /api/v1/meetings/{id}/recordings", allowed: signedIn, prepare: hosted("/recordings", "")},
+		// The host may download; this recording does not exist.
+		{route: "GET /api/v1/meetings/{id}/recordings/{recording}/files/{name}", allowed: signedIn,
+			prepare: hosted("/recordings/20310102T090000Z-none/files/alice-000.webm", ""),
+			check: func(t *testing.T, r role, status int, body []byte) {
+				if status != http.StatusNotFound || errorCode(body) != "not_found" {
+					t.Fatalf("download as the host: %d %s, want 404 not_found", status, body)
+				}
+			}},
 		{route: "POST /api/v1/meetings/{id}/guest-token", allowed: everyone, prepare: func(f *matrixFixture, r role) matrixRequest {
 			m := f.meeting(r, true)
 			return matrixRequest{path: "/api/v1/meetings/" + m.ID + "/guest-token", body: fmt.Sprintf(`{"link_token":%q,"name":"Guest"}`, m.LinkToken)}

@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"time"
@@ -190,6 +191,19 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
+	s.transport, err = transport.New(transport.Config{MediaPort: cfg.MediaPort, PublicIP: cfg.PublicIP, ICEServers: cfg.iceServers()}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("open media port: %w", err)
+	}
+	// The rooms come before the API, which tells them of changes made
+	// over REST.
+	s.rooms, err = rtc.NewManager(cfg.Meeting.rooms(), s.meetings, rtc.MediaDeps{
+		Transport:    s.transport,
+		RecordingDir: filepath.Join(cfg.DataDir, filepath.FromSlash(meetingRecordingsDir)),
+	}, logger)
+	if err != nil {
+		return nil, fmt.Errorf("start meeting rooms: %w", err)
+	}
 	s.api = api.New(api.Deps{
 		Directory: s.dir,
 		Audit:     s.audit,
@@ -204,13 +218,12 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 		Presence:     s.presence,
 		Meetings:     s.meetings,
 		Lives:        s.lives,
+
+		MeetingRooms:      s.rooms,
+		MeetingRecordings: filepath.Join(cfg.DataDir, filepath.FromSlash(meetingRecordingsDir)),
 	})
 	if err := s.startLiveRooms(cfg, logger); err != nil {
 		return nil, err
-	}
-	s.transport, err = transport.New(transport.Config{MediaPort: cfg.MediaPort, PublicIP: cfg.PublicIP, ICEServers: cfg.iceServers()}, logger)
-	if err != nil {
-		return nil, fmt.Errorf("open media port: %w", err)
 	}
 	if err := s.startLiveMedia(cfg, logger); err != nil {
 		return nil, err
@@ -480,14 +493,17 @@ func (s *Server) startLiveRooms(cfg Config, logger *slog.Logger) error {
 	if err != nil {
 		return fmt.Errorf("start live rooms: %w", err)
 	}
-	s.liveViewers = livews.NewViewerEndpoint(ws.Config{
+	s.liveViewers, err = livews.NewViewerEndpoint(ws.Config{
 		ReadLimit:      cfg.Limits.WSReadLimit,
 		SendQueue:      cfg.Limits.WSSendQueue,
 		PingInterval:   cfg.Limits.WSPingInterval,
 		OriginPatterns: cfg.AllowedOrigins,
 	}, s.auth, logger)
+	if err != nil {
+		return fmt.Errorf("live viewer endpoint: %w", err)
+	}
 	s.liveWS, err = livews.Register(livews.Deps{
-		Rooms: s.liveRooms, Lives: s.lives, Logger: logger,
+		Rooms: s.liveRooms, Lives: s.lives, Members: s.dir, Logger: logger,
 		Config:   livews.Config{CommentsPerMinute: cfg.Live.CommentsPerMinute, CommentBurst: cfg.Live.CommentBurst},
 		Identify: livews.Identifier{Directory: s.dir, Viewers: s.liveViewers}.Identify,
 		InScope:  s.api.InLiveScope,
@@ -498,21 +514,24 @@ func (s *Server) startLiveRooms(cfg Config, logger *slog.Logger) error {
 	return nil
 }
 
-// startMeetings opens the node's meeting rooms and registers the
-// meeting.* requests on the member hub and on the guest endpoint, the
-// socket of meeting guests' tokens.
+// meetingRecordingsDir is where meeting recordings are kept, under the
+// data directory: <meeting id>/<recording id>/ beneath it.
+const meetingRecordingsDir = "recordings/meetings"
+
+// startMeetings registers the meeting.* requests on the member hub and
+// on the guest endpoint, the socket of meeting guests' tokens. The rooms
+// were opened before the REST API.
 func (s *Server) startMeetings(cfg Config, logger *slog.Logger) error {
 	var err error
-	s.rooms, err = rtc.NewManager(cfg.Meeting.rooms(), s.meetings, rtc.MediaDeps{Transport: s.transport}, logger)
-	if err != nil {
-		return fmt.Errorf("start meeting rooms: %w", err)
-	}
-	s.meetingGuests = meetingws.NewGuestEndpoint(ws.Config{
+	s.meetingGuests, err = meetingws.NewGuestEndpoint(ws.Config{
 		ReadLimit:      cfg.Limits.WSReadLimit,
 		SendQueue:      cfg.Limits.WSSendQueue,
 		PingInterval:   cfg.Limits.WSPingInterval,
 		OriginPatterns: cfg.AllowedOrigins,
-	}, s.auth, logger)
+	}, s.auth, s.rooms, logger)
+	if err != nil {
+		return fmt.Errorf("meeting guest endpoint: %w", err)
+	}
 	err = meetingws.Register(meetingws.Deps{
 		Rooms: s.rooms, Audit: s.audit, Logger: logger,
 		Identify: meetingws.Identifier{Directory: s.dir, Guests: s.meetingGuests}.Identify,

@@ -21,6 +21,10 @@ type TextRequest struct {
 	LiveID      string `json:"live_id"`
 	ClientMsgID string `json:"client_msg_id"`
 	Text        string `json:"text"`
+	// SenderName is the sender's display name, stored in the entry's
+	// body. The caller sets it from who the session is; it is never
+	// decoded from a client's request.
+	SenderName string `json:"-"`
 }
 
 // Comment stores viewerID's comment and returns once it is durable. A
@@ -53,6 +57,9 @@ func (s *Service) postText(ctx context.Context, sender string, req TextRequest, 
 		}
 		return Ack{}, err
 	}
+	if err := checkName(req.SenderName); err != nil {
+		return Ack{}, err
+	}
 	if kind != "" {
 		muted, err := s.IsMuted(req.LiveID, sender)
 		if err != nil {
@@ -65,7 +72,7 @@ func (s *Service) postText(ctx context.Context, sender string, req TextRequest, 
 			return Ack{}, ErrMuted
 		}
 	}
-	body, err := marshal(CommentBody{Text: req.Text})
+	body, err := marshal(CommentBody{Text: req.Text, SenderName: req.SenderName})
 	if err != nil {
 		return Ack{}, err
 	}
@@ -149,6 +156,8 @@ type AnswerRequest struct {
 	ClientMsgID string `json:"client_msg_id"`
 	QuestionSeq uint64 `json:"question_seq"`
 	Text        string `json:"text"`
+	// SenderName is set by the caller, as in TextRequest.
+	SenderName string `json:"-"`
 }
 
 // Answer stores an answer to a question and marks the question answered.
@@ -162,6 +171,9 @@ func (s *Service) Answer(ctx context.Context, actor string, req AnswerRequest) (
 			return Ack{}, err
 		}
 	}
+	if err := checkName(req.SenderName); err != nil {
+		return Ack{}, err
+	}
 	q, err := s.entry(req.LiveID, req.QuestionSeq)
 	if err != nil {
 		return Ack{}, err
@@ -169,7 +181,7 @@ func (s *Service) Answer(ctx context.Context, actor string, req AnswerRequest) (
 	if q.Type != TypeQuestion {
 		return Ack{}, invalidf("seq %d is a %s, not a question", req.QuestionSeq, q.Type)
 	}
-	body, err := marshal(AnswerBody{QuestionSeq: req.QuestionSeq, Text: req.Text})
+	body, err := marshal(AnswerBody{QuestionSeq: req.QuestionSeq, Text: req.Text, SenderName: req.SenderName})
 	if err != nil {
 		return Ack{}, err
 	}

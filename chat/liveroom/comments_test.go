@@ -215,3 +215,57 @@ func TestQuestionsAndAnswers(t *testing.T) {
 		t.Fatalf("answer body = %+v", body)
 	}
 }
+
+// The sender's display name is stored in the body of comments,
+// questions, announcements and answers, so pushes and history carry it;
+// a name over the limit or with control characters is refused.
+func TestSenderNameStored(t *testing.T) {
+	n := startNode(t, liveroom.Config{})
+	w := n.join(t, "L", "w")
+	if _, err := n.svc.Comment(ctx, "guest:G1", liveroom.TextRequest{LiveID: "L", ClientMsgID: "c1", Text: "hi", SenderName: "Visitor <Wang>"}); err != nil {
+		t.Fatal(err)
+	}
+	q, err := n.svc.Ask(ctx, "bob", liveroom.TextRequest{LiveID: "L", ClientMsgID: "q1", Text: "when?", SenderName: "Bob"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.svc.Announce(ctx, "alice", liveroom.TextRequest{LiveID: "L", ClientMsgID: "a1", Text: "Welcome", SenderName: "Alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := n.svc.Answer(ctx, "alice", liveroom.AnswerRequest{LiveID: "L", ClientMsgID: "a2", QuestionSeq: q.Seq, Text: "now", SenderName: "Alice"}); err != nil {
+		t.Fatal(err)
+	}
+	pushed := decode[msglog.Entry](t, w.wait(t, liveroom.TypeComment, 1)[0].Data)
+	if b := decode[liveroom.CommentBody](t, pushed.Body); b.SenderName != "Visitor <Wang>" || b.Text != "hi" {
+		t.Fatalf("pushed comment body = %+v", b)
+	}
+	hist, err := n.svc.History("L", 0, 10)
+	if err != nil || len(hist) != 4 {
+		t.Fatalf("history = %d entries, %v", len(hist), err)
+	}
+	want := []string{"Alice", "Alice", "Bob", "Visitor <Wang>"} // newest first
+	for i, e := range hist {
+		var name string
+		if e.Type == liveroom.TypeAnswer {
+			name = decode[liveroom.AnswerBody](t, e.Body).SenderName
+		} else {
+			name = decode[liveroom.CommentBody](t, e.Body).SenderName
+		}
+		if name != want[i] {
+			t.Fatalf("history entry %d (%s) sender_name = %q, want %q", i, e.Type, name, want[i])
+		}
+	}
+
+	long := liveroom.TextRequest{LiveID: "L", ClientMsgID: "c2", Text: "x", SenderName: strings.Repeat("n", liveroom.MaxSenderNameBytes+1)}
+	if _, err := n.svc.Comment(ctx, "bob", long); !errors.Is(err, liveroom.ErrTooLarge) {
+		t.Fatalf("long sender name: %v", err)
+	}
+	bad := liveroom.TextRequest{LiveID: "L", ClientMsgID: "c3", Text: "x", SenderName: "Bob\n"}
+	if _, err := n.svc.Comment(ctx, "bob", bad); !errors.Is(err, liveroom.ErrInvalid) {
+		t.Fatalf("sender name with a line feed: %v", err)
+	}
+	badAnswer := liveroom.AnswerRequest{LiveID: "L", ClientMsgID: "a3", QuestionSeq: q.Seq, SenderName: "\x00"}
+	if _, err := n.svc.Answer(ctx, "alice", badAnswer); !errors.Is(err, liveroom.ErrInvalid) {
+		t.Fatalf("answer with a bad sender name: %v", err)
+	}
+}

@@ -23,8 +23,10 @@
 // subscribes to that subject, turns each "chat.message" frame into a
 // frame named after the entry's type (such as "live.comment") once, and
 // hands the same bytes to every local viewer's bounded queue. Frames that
-// are not entries (like and poll tallies, the viewer count) travel on the
-// same subject, so one subscription per live and node carries everything.
+// are not entries (like and poll tallies, the viewer count, status
+// changes) travel on the same subject, so one subscription per live and
+// node carries everything. The host and guests join with JoinPresenter:
+// they get every frame but are not counted as viewers.
 //
 // # Aggregation
 //

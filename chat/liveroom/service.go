@@ -66,8 +66,12 @@ type room struct {
 	liveID string
 	sub    *nats.Subscription
 
-	mu      sync.RWMutex
-	viewers map[Viewer]struct{}
+	mu sync.RWMutex
+	// viewers holds every local session in the room; the value is true
+	// for the audience and false for presenters (the host and guests),
+	// who get the pushes but are not counted as viewers.
+	viewers  map[Viewer]bool
+	audience int
 }
 
 // New creates the service and starts its tally flusher. Close stops it.
@@ -149,15 +153,28 @@ func (s *Service) Flush() {
 // server, so nothing published afterwards is missed. Pair every
 // successful Join with one Leave.
 //
-// Every Join and Leave changes the viewer count the next flush publishes
-// (FrameViewers): the local viewers of this node, each session counted
-// once. Counts are coalesced like likes, so thousands of viewers joining
-// at once cost one frame per interval.
+// Every Join and Leave of a viewer changes the viewer count the next
+// flush publishes (FrameViewers): the local viewers of this node, each
+// session counted once. Counts are coalesced like likes, so thousands of
+// viewers joining at once cost one frame per interval.
 func (s *Service) Join(liveID, viewerID string, v Viewer) error {
-	if err := checkID("live_id", liveID); err != nil {
+	if err := checkID("viewer_id", viewerID); err != nil {
 		return err
 	}
-	if err := checkID("viewer_id", viewerID); err != nil {
+	return s.join(liveID, viewerID, v)
+}
+
+// JoinPresenter adds a local session of the live's host or a guest: it
+// gets every push of the room, as a viewer does, but is neither counted
+// in FrameViewers nor recorded as having watched (presenters never win a
+// draw). Pair it with one Leave.
+func (s *Service) JoinPresenter(liveID string, v Viewer) error {
+	return s.join(liveID, "", v)
+}
+
+// join adds v to liveID's room; an empty viewerID is a presenter.
+func (s *Service) join(liveID, viewerID string, v Viewer) error {
+	if err := checkID("live_id", liveID); err != nil {
 		return err
 	}
 	s.mu.Lock()
@@ -168,7 +185,7 @@ func (s *Service) Join(liveID, viewerID string, v Viewer) error {
 	r := s.rooms[liveID]
 	subscribed := r == nil
 	if r == nil {
-		r = &room{liveID: liveID, viewers: map[Viewer]struct{}{}}
+		r = &room{liveID: liveID, viewers: map[Viewer]bool{}}
 		sub, err := s.nc.Subscribe(bus.ConversationSubject(ConversationID(liveID)), func(m *nats.Msg) {
 			r.dispatch(s.toViewerFrame(m.Data))
 		})
@@ -179,12 +196,21 @@ func (s *Service) Join(liveID, viewerID string, v Viewer) error {
 		r.sub = sub
 		s.rooms[liveID] = r
 	}
+	audience := viewerID != ""
 	r.mu.Lock()
-	r.viewers[v] = struct{}{}
-	count := len(r.viewers)
+	if counted, in := r.viewers[v]; in && counted {
+		r.audience-- // joined again: counted once
+	}
+	r.viewers[v] = audience
+	if audience {
+		r.audience++
+	}
+	count := r.audience
 	r.mu.Unlock()
 	s.mu.Unlock()
-	s.likes.watched(liveID, viewerID, count)
+	if audience {
+		s.likes.watched(liveID, viewerID, count)
+	}
 	if !subscribed {
 		return nil // live at the server since the first viewer's Join
 	}
@@ -203,17 +229,24 @@ func (s *Service) Leave(liveID string, v Viewer) {
 		return
 	}
 	r.mu.Lock()
+	counted, in := r.viewers[v]
 	delete(r.viewers, v)
-	count := len(r.viewers)
+	if counted {
+		r.audience--
+	}
+	count, sessions := r.audience, len(r.viewers)
 	r.mu.Unlock()
-	if count == 0 {
+	if sessions == 0 {
 		_ = r.sub.Unsubscribe()
 		delete(s.rooms, liveID)
 	}
-	s.likes.viewerCount(liveID, count)
+	if in && counted {
+		s.likes.viewerCount(liveID, count)
+	}
 }
 
-// LocalViewers is how many viewers of liveID are on this node.
+// LocalViewers is how many viewers of liveID are on this node, not
+// counting its presenters (JoinPresenter).
 func (s *Service) LocalViewers(liveID string) int {
 	s.mu.Lock()
 	r := s.rooms[liveID]
@@ -223,7 +256,7 @@ func (s *Service) LocalViewers(liveID string) int {
 	}
 	r.mu.RLock()
 	defer r.mu.RUnlock()
-	return len(r.viewers)
+	return r.audience
 }
 
 // dispatch hands one frame to every local viewer. Send never blocks, so
@@ -289,6 +322,30 @@ func (s *Service) publish(liveID, typ string, data any) {
 	if err != nil {
 		s.logger.Warn("liveroom: publish", "live", liveID, "type", typ, "err", err)
 	}
+}
+
+// PublishStatus tells every node's room of liveID that the live went on
+// air (StatusLive) or ended (StatusEnded) at at, as a FrameStatus frame on
+// the live's subject. The caller publishes after the change is stored.
+func (s *Service) PublishStatus(liveID, status string, at time.Time) error {
+	if err := checkID("live_id", liveID); err != nil {
+		return err
+	}
+	if status != StatusLive && status != StatusEnded {
+		return invalidf("status %q is neither %q nor %q", status, StatusLive, StatusEnded)
+	}
+	raw, err := marshal(StatusChange{LiveID: liveID, Status: status, At: at.UTC()})
+	if err != nil {
+		return fmt.Errorf("encode status of live %s: %w", liveID, err)
+	}
+	f, err := marshal(envelope{Type: FrameStatus, Data: raw})
+	if err != nil {
+		return fmt.Errorf("encode status of live %s: %w", liveID, err)
+	}
+	if err := s.nc.Publish(bus.ConversationSubject(ConversationID(liveID)), f); err != nil {
+		return fmt.Errorf("publish status of live %s: %w", liveID, err)
+	}
+	return nil
 }
 
 // marshal is json.Marshal without HTML escaping, as the chat log stores

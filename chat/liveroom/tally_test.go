@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"parley/chat/liveroom"
 )
@@ -206,5 +207,83 @@ func TestPollLimits(t *testing.T) {
 	again, err := n.svc.OpenPoll(ctx, "host", liveroom.OpenPollRequest{LiveID: "L", ClientMsgID: "p0", Question: "?", Options: []string{"a", "b"}})
 	if err != nil || again.ID != first.ID {
 		t.Fatalf("resend = %+v, %v; want poll %d", again, err, first.ID)
+	}
+}
+
+// Presenters get the room's pushes but are not viewers: the count, its
+// frames and LocalViewers leave them out, and they are not "watch"
+// participants.
+func TestPresentersNotCounted(t *testing.T) {
+	n := startNode(t, liveroom.Config{})
+	host := newViewer()
+	if err := n.svc.JoinPresenter("L", host); err != nil {
+		t.Fatal(err)
+	}
+	v1 := n.join(t, "L", "v1")
+	n.svc.Flush()
+	got := v1.wait(t, liveroom.FrameViewers, 1)
+	if c := decode[liveroom.ViewerCount](t, got[0].Data); c.Count != 1 {
+		t.Fatalf("viewer count = %d, want 1: the host's socket is not a viewer", c.Count)
+	}
+	if n.svc.LocalViewers("L") != 1 {
+		t.Fatalf("LocalViewers = %d, want 1", n.svc.LocalViewers("L"))
+	}
+	comment(t, n, "L", "v1", "c1", "hi host")
+	host.wait(t, liveroom.TypeComment, 1)
+
+	// The host leaving changes no count; the next frame is v2's join.
+	n.svc.Leave("L", host)
+	n.svc.Flush()
+	n.join(t, "L", "v2")
+	n.svc.Flush()
+	got = v1.wait(t, liveroom.FrameViewers, 2)
+	if c := decode[liveroom.ViewerCount](t, got[1].Data); len(got) != 2 || c.Count != 2 {
+		t.Fatalf("viewer frames = %d, second count %d; want 2 frames, count 2", len(got), c.Count)
+	}
+
+	// Only viewers are eligible for a "watch" draw.
+	d, err := n.svc.DrawLottery(ctx, "host", liveroom.DrawRequest{LiveID: "L", ClientMsgID: "d1", Count: 10, Condition: liveroom.KindWatch}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d.Eligible != 2 {
+		t.Fatalf("eligible = %d, want v1 and v2", d.Eligible)
+	}
+}
+
+// A status change reaches every session in the live's room over the
+// live's subject, and nothing else is accepted as a status.
+func TestStatusPushed(t *testing.T) {
+	n := startNode(t, liveroom.Config{})
+	host := newViewer()
+	if err := n.svc.JoinPresenter("L", host); err != nil {
+		t.Fatal(err)
+	}
+	v := n.join(t, "L", "v1")
+	other := n.join(t, "M", "v1")
+	at := time.Date(2026, 3, 2, 10, 0, 0, 0, time.FixedZone("CST", 8*3600))
+	if err := n.svc.PublishStatus("L", liveroom.StatusLive, at); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.svc.PublishStatus("L", liveroom.StatusEnded, at.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []*viewer{host, v} {
+		got := w.wait(t, liveroom.FrameStatus, 2)
+		first := decode[liveroom.StatusChange](t, got[0].Data)
+		second := decode[liveroom.StatusChange](t, got[1].Data)
+		if first.LiveID != "L" || first.Status != liveroom.StatusLive || !first.At.Equal(at) || first.At.Location() != time.UTC ||
+			second.Status != liveroom.StatusEnded || !second.At.Equal(at.Add(time.Hour)) {
+			t.Fatalf("status frames = %+v, %+v", first, second)
+		}
+	}
+	if err := n.svc.PublishStatus("L", "scheduled", at); !errors.Is(err, liveroom.ErrInvalid) {
+		t.Fatalf("status scheduled: %v", err)
+	}
+	if err := n.svc.PublishStatus("", liveroom.StatusLive, at); !errors.Is(err, liveroom.ErrInvalid) {
+		t.Fatalf("empty live id: %v", err)
+	}
+	if got := other.ofType(liveroom.FrameStatus); len(got) != 0 {
+		t.Fatalf("a viewer of another live got %d status frames", len(got))
 	}
 }

@@ -36,6 +36,15 @@ const (
 	FrameLikes     = "live.likes"      // LikesTally
 	FramePollTally = "live.poll.tally" // PollTally
 	FrameViewers   = "live.viewers"    // ViewerCount
+	// FrameStatus is sent when the live goes on air or ends: StatusChange.
+	FrameStatus = "live.status"
+)
+
+// Statuses a FrameStatus announces. They match sfu/live's Status values,
+// which this package cannot import.
+const (
+	StatusLive  = "live"
+	StatusEnded = "ended"
 )
 
 // Limits that are not configuration. Each is enforced with ErrInvalid or
@@ -43,6 +52,8 @@ const (
 const (
 	// MaxIDBytes bounds live and viewer ids, which are key components.
 	MaxIDBytes = 128
+	// MaxSenderNameBytes bounds the sender_name stored with an entry.
+	MaxSenderNameBytes = 256
 	// MaxAnnouncementBytes bounds announcements and answers.
 	MaxAnnouncementBytes = 2000
 	// MaxLikesPerRequest caps the likes one Like call adds: clients batch
@@ -107,8 +118,11 @@ func ackOf(liveID string, e msglog.Entry, dup bool) Ack {
 }
 
 // CommentBody is the body of comments, questions and announcements.
+// SenderName is the sender's display name when they posted, kept with the
+// entry because viewers with a viewer token cannot look names up.
 type CommentBody struct {
-	Text string `json:"text"`
+	Text       string `json:"text"`
+	SenderName string `json:"sender_name,omitempty"`
 }
 
 // AnswerBody answers a question. An empty Text only marks the question
@@ -116,6 +130,7 @@ type CommentBody struct {
 type AnswerBody struct {
 	QuestionSeq uint64 `json:"question_seq"`
 	Text        string `json:"text,omitempty"`
+	SenderName  string `json:"sender_name,omitempty"`
 }
 
 // DeleteBody marks a comment or question as deleted by a moderator.
@@ -156,6 +171,13 @@ type PollTally struct {
 	PollID uint64   `json:"poll_id"`
 	Counts []uint64 `json:"counts"`
 	Votes  uint64   `json:"votes"`
+}
+
+// StatusChange is the data of a FrameStatus frame.
+type StatusChange struct {
+	LiveID string    `json:"live_id"`
+	Status string    `json:"status"` // StatusLive or StatusEnded
+	At     time.Time `json:"at"`
 }
 
 // ViewerCount is the data of a FrameViewers frame.
@@ -203,6 +225,23 @@ func checkText(field, text string, maxBytes int) error {
 	for _, r := range text {
 		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' || r == 0x7f {
 			return invalidf("%s contains control character %U", field, r)
+		}
+	}
+	return nil
+}
+
+// checkName validates a sender's display name: empty (none), or valid
+// UTF-8 of at most MaxSenderNameBytes without control characters.
+func checkName(name string) error {
+	if len(name) > MaxSenderNameBytes {
+		return fmt.Errorf("%w: sender_name is %d bytes; the limit is %d", ErrTooLarge, len(name), MaxSenderNameBytes)
+	}
+	if !utf8.ValidString(name) {
+		return invalidf("sender_name is not valid UTF-8")
+	}
+	for _, r := range name {
+		if r < 0x20 || r == 0x7f {
+			return invalidf("sender_name contains control character %U", r)
 		}
 	}
 	return nil

@@ -67,6 +67,11 @@ type MediaConfig struct {
 	// Now is the clock of status changes and viewer records; nil is
 	// time.Now.
 	Now func() time.Time
+	// OnStatus, when set, hears every on-air and ended change this node
+	// makes, after the store has it, so the live's room can be told at
+	// once instead of polling. It runs on the broadcast's goroutine and
+	// must not block.
+	OnStatus func(liveID string, status Status, at time.Time)
 }
 
 // Broadcasts runs the live media of this node: one Broadcast for each
@@ -312,12 +317,14 @@ func (bc *Broadcast) goLive() {
 	if ended {
 		return
 	}
-	l, err := bc.b.cfg.Store.MarkLive(bc.liveID, bc.b.cfg.Now())
+	at := bc.b.cfg.Now()
+	l, err := bc.b.cfg.Store.MarkLive(bc.liveID, at)
 	if err != nil {
 		bc.log.Error("live media: go on air", "err", err)
 		go bc.end("the live cannot go on air", false)
 		return
 	}
+	bc.b.statusChanged(bc.liveID, StatusLive, at)
 	bc.mu.Lock()
 	bc.onAir = true
 	bc.notifyLocked()
@@ -467,13 +474,23 @@ func (bc *Broadcast) end(reason string, markEnded bool) {
 		onAir := bc.onAir
 		bc.mu.Unlock()
 		if onAir {
-			if _, err := bc.b.cfg.Store.MarkEnded(bc.liveID, bc.b.cfg.Now()); err != nil {
+			at := bc.b.cfg.Now()
+			if _, err := bc.b.cfg.Store.MarkEnded(bc.liveID, at); err != nil {
 				bc.log.Error("live media: mark ended", "err", err)
+			} else {
+				bc.b.statusChanged(bc.liveID, StatusEnded, at)
 			}
 		}
 		bc.statusMu.Unlock()
 	}
 	close(bc.done)
+}
+
+// statusChanged tells the OnStatus hook, if any, of a status change.
+func (b *Broadcasts) statusChanged(liveID string, status Status, at time.Time) {
+	if b.cfg.OnStatus != nil {
+		b.cfg.OnStatus(liveID, status, at)
+	}
 }
 
 // forget removes an ended broadcast and its publisher sessions from the

@@ -138,38 +138,69 @@ func NewDownTrack(r *Receiver, cfg DownTrackConfig) *DownTrack {
 	return d
 }
 
-// AddDownTrack adds d to a subscriber connection (pc.AddTrack, so
-// reusing a media section an earlier track left idle so the SDP does not
-// grow with every subscribe and unsubscribe; the server then offers.
-// Remove it with pc.RemoveTrack(sender). The section offers the
-// publisher's codec first, as the server registers it (its payload type
-// and full RTCP feedback), then every other codec of its kind: Pion v3
-// settles a connection's codecs from its first audio and first video
-// section only, so a section that offered one codec alone would leave a
-// later track of another codec (VP8 next to H.264) unable to bind.
+// AddDownTrack adds d to a subscriber connection from
+// transport.NewSubscriber; the server then offers. It is the one way
+// downtracks reach a connection, so two rules hold for every subscriber:
+//
+//   - A media section that an earlier track left idle (removed with
+//     pc.RemoveTrack and renegotiated since) is reused, so the SDP does
+//     not grow with every subscribe and unsubscribe. Pion's AddTrack
+//     does the reuse.
+//   - The section offers the publisher's codec first, then every other
+//     codec the connection has of its kind. Pion v3 settles a
+//     connection's codecs from the client's answer to its first audio
+//     and first video section only: a first section that offered one
+//     codec alone would leave a later track of another codec (H.264 next
+//     to VP8) unable to bind. After that first answer, "the codecs the
+//     connection has" are the ones negotiated, so a section never offers
+//     a codec the client has refused.
+//
+// A track in a codec the server does not register, or a subscriber
+// whose connection has no codec to carry the publisher's, gets an error
+// wrapping webrtc.ErrUnsupportedCodec (in the second case the section
+// stays, idle, for a later track to reuse). Remove the downtrack with
+// pc.RemoveTrack(sender).
 func AddDownTrack(pc *webrtc.PeerConnection, d *DownTrack) (*webrtc.RTPSender, error) {
-	codec, ok := matchCodec(d.r.codec, transport.Codecs())
-	if !ok {
+	if _, ok := matchCodec(d.r.codec, transport.Codecs()); !ok {
 		return nil, fmt.Errorf("add downtrack %s: %w: %s", d.id, webrtc.ErrUnsupportedCodec, d.r.codec.MimeType)
-	}
-	prefs := []webrtc.RTPCodecParameters{codec}
-	for _, c := range transport.Codecs() {
-		if c.PayloadType != codec.PayloadType && strings.HasPrefix(c.MimeType, d.r.kind.String()+"/") {
-			prefs = append(prefs, c)
-		}
 	}
 	sender, err := pc.AddTrack(d)
 	if err != nil {
 		return nil, fmt.Errorf("add downtrack %s: %w", d.id, err)
 	}
-	for _, tr := range pc.GetTransceivers() {
-		if tr.Sender() != sender {
-			continue
+	var tr *webrtc.RTPTransceiver
+	for _, t := range pc.GetTransceivers() {
+		if t.Sender() == sender {
+			tr = t
+			break
 		}
-		if err := tr.SetCodecPreferences(prefs); err != nil {
-			_ = pc.RemoveTrack(sender)
-			return nil, fmt.Errorf("add downtrack %s: codec %s: %w", d.id, codec.MimeType, err)
+	}
+	fail := func(err error) (*webrtc.RTPSender, error) {
+		_ = pc.RemoveTrack(sender)
+		return nil, fmt.Errorf("add downtrack %s: %w", d.id, err)
+	}
+	if tr == nil {
+		return fail(errors.New("its transceiver is gone"))
+	}
+	// A reused transceiver still prefers its last track's codec; with no
+	// preference, the sender lists every codec the connection has.
+	if err := tr.SetCodecPreferences(nil); err != nil {
+		return fail(err)
+	}
+	have := sender.GetParameters().Codecs
+	codec, ok := matchCodec(d.r.codec, have)
+	if !ok {
+		return fail(fmt.Errorf("%w: the subscriber does not take %s %s", webrtc.ErrUnsupportedCodec,
+			d.r.codec.MimeType, d.r.codec.SDPFmtpLine))
+	}
+	prefs := []webrtc.RTPCodecParameters{codec}
+	for _, c := range have {
+		if c.PayloadType != codec.PayloadType {
+			prefs = append(prefs, c)
 		}
+	}
+	if err := tr.SetCodecPreferences(prefs); err != nil {
+		return fail(fmt.Errorf("codec %s: %w", codec.MimeType, err))
 	}
 	return sender, nil
 }

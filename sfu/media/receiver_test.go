@@ -277,8 +277,8 @@ func TestDownTrackRewritesHeaders(t *testing.T) {
 
 // A track in a codec Parley does not register cannot be subscribed to.
 func TestAddDownTrackRefusesUnknownCodec(t *testing.T) {
-	av1 := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeAV1, ClockRate: 90000}, PayloadType: 45}
-	r := newTestReceiver(t, av1, ReceiverConfig{})
+	unknown := webrtc.RTPCodecParameters{RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: "video/H266", ClockRate: 90000}, PayloadType: 45}
+	r := newTestReceiver(t, unknown, ReceiverConfig{})
 	pc, err := webrtc.NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)
@@ -286,6 +286,6 @@ func TestAddDownTrackRefusesUnknownCodec(t *testing.T) {
 	defer pc.Close()
 	_, err = AddDownTrack(pc, NewDownTrack(r, DownTrackConfig{}))
 	if !errors.Is(err, webrtc.ErrUnsupportedCodec) || len(pc.GetTransceivers()) != 0 {
-		t.Fatalf("AddDownTrack(AV1) = %v, %d transceivers", err, len(pc.GetTransceivers()))
+		t.Fatalf("AddDownTrack(H266) = %v, %d transceivers", err, len(pc.GetTransceivers()))
 	}
 }

@@ -27,5 +27,11 @@
 // it was given on joining restores it; both PeerConnections then restart
 // ICE, so media flows over the client's new network path.
 //
+// A host records the meeting (record.go, recordfiles.go), or its
+// settings record it as media first flows: sfu/recording writes each
+// person's tracks to a file, fed by media.Sinks on the receivers and
+// gated on mute, and the room announces the recording once media is on
+// disk.
+//
 // rtc imports sfu packages and storage, never chat or signaling.
 package rtc

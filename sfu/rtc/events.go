@@ -27,6 +27,7 @@ const (
 	EventRemoved            EventType = "removed"             // RemovedEvent, to the removed participant
 	EventEnded              EventType = "ended"               // EndedEvent
 	EventSubscriberOffer    EventType = "subscriber_offer"    // SDPEvent: answer with the subscriber's answer
+	EventRecording          EventType = "recording"           // RecordingEvent: started (media on disk) or stopped
 )
 
 // Event is one thing a participant's client must hear about.

@@ -8,6 +8,7 @@ import (
 	"github.com/pion/webrtc/v3"
 
 	"parley/sfu/media"
+	"parley/sfu/transport"
 )
 
 // maxAudioBitrate caps an audio track, in bits per second: Opus stereo at
@@ -43,6 +44,7 @@ func (t *publishedTrack) setMuted(muted bool) {
 	t.downs.mu.Lock()
 	defer t.downs.mu.Unlock()
 	t.downs.muted = muted
+	t.muted.Store(muted) // the recorder's gate
 	for d := range t.downs.set {
 		d.Mute(muted)
 	}
@@ -111,11 +113,15 @@ func (p *Participant) subscribe(t *publishedTrack, prefs Preferences) error {
 	if len(m.subs) >= MaxSubscriptions {
 		return fmt.Errorf("%w: at most %d subscriptions per participant", ErrLimit, MaxSubscriptions)
 	}
+	if !m.hasSection(t.recv.Kind()) {
+		return fmt.Errorf("%w: the subscriber connection has %d media sections; answer the outstanding offer first",
+			ErrLimit, transport.MaxAnswerSections)
+	}
 	// The subscriber sees the track as <participant id> <track id> in its
 	// a=msid, which is how a client matches media to the room's tracks.
 	d := media.NewDownTrack(t.recv, media.DownTrackConfig{ID: t.id, StreamID: t.owner.id, Logger: p.room.log})
 	t.addDown(d)
-	sender, err := addDownTrack(m.sub, d)
+	sender, err := media.AddDownTrack(m.sub, d)
 	if err != nil {
 		t.removeDown(d)
 		d.Close()
@@ -127,26 +133,6 @@ func (p *Participant) subscribe(t *publishedTrack, prefs Preferences) error {
 	m.subs[t.id] = s
 	p.negotiateLocked()
 	return nil
-}
-
-// addDownTrack adds d to a subscriber connection, reusing a media
-// section a finished subscription left idle, so the SDP does not grow
-// with every subscribe and unsubscribe. The section offers only the
-// publisher's codec, so negotiation cannot pick one it does not send.
-func addDownTrack(pc *webrtc.PeerConnection, d *media.DownTrack) (*webrtc.RTPSender, error) {
-	sender, err := pc.AddTrack(d)
-	if err != nil {
-		return nil, err
-	}
-	for _, tr := range pc.GetTransceivers() {
-		if tr.Sender() == sender {
-			if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{d.Receiver().Codec()}); err != nil {
-				_ = pc.RemoveTrack(sender)
-				return nil, fmt.Errorf("codec %s: %w", d.Receiver().Codec().MimeType, err)
-			}
-		}
-	}
-	return sender, nil
 }
 
 // unsubscribe stops forwarding a track to p and offers the subscriber
@@ -164,8 +150,16 @@ func (p *Participant) unsubscribe(trackID string) error {
 	if m.closed || m.sub == nil {
 		return nil
 	}
+	var tr *webrtc.RTPTransceiver
+	for _, x := range m.sub.GetTransceivers() {
+		if x.Sender() == s.sender {
+			tr = x
+		}
+	}
 	if err := m.sub.RemoveTrack(s.sender); err != nil {
 		p.room.log.Debug("rtc: remove downtrack", "participant", p.id, "track", trackID, "err", err)
+	} else if tr != nil {
+		m.emptied[tr] = m.offers // idle for reuse once an offer after this is answered
 	}
 	p.negotiateLocked()
 	return nil

@@ -21,6 +21,8 @@ type env struct {
 	meetings  *meeting.Store
 	transport *transport.Transport
 	rooms     *rtc.Manager
+	// recordings is the folder of meeting recordings.
+	recordings string
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -40,8 +42,8 @@ func newEnv(t *testing.T, mutate func(*rtc.Config)) *env {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	e := &env{db: db, meetings: meeting.New(db, meeting.Options{}), transport: tr}
-	e.rooms, err = rtc.NewManager(cfg, e.meetings, rtc.MediaDeps{Transport: tr}, quietLogger())
+	e := &env{db: db, meetings: meeting.New(db, meeting.Options{}), transport: tr, recordings: t.TempDir()}
+	e.rooms, err = rtc.NewManager(cfg, e.meetings, rtc.MediaDeps{Transport: tr, RecordingDir: e.recordings}, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}

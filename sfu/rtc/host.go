@@ -330,6 +330,9 @@ func (r *Room) applyLocked(rec meeting.Meeting, by string, after *afterUnlock) {
 			p.events.push(Event{Type: EventWaitingRoom, Data: WaitingRoomEvent{Waiting: r.waitingInfosLocked()}})
 		}
 	}
+	if rec.Settings.AutoRecord && !old.Settings.AutoRecord && r.autoRecordLocked() {
+		after.add(r.autoRecord)
+	}
 	if !rec.Settings.AllowScreenShare {
 		for _, t := range r.tracks {
 			if t.info.Source.IsScreenShare() && !t.owner.role.IsHost() {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -154,6 +155,26 @@ func (m *Manager) Refresh(meetingID string) error {
 		return fmt.Errorf("refresh meeting %s: %w", meetingID, err)
 	}
 	room.apply(rec, "")
+	return nil
+}
+
+// AdmitsGuest reports whether a guest may still be in a meeting: it
+// exists, has not ended, admits guests, and has not banned this guest id.
+// Renewing a guest's token asks it, so a guest token outlives its 15
+// minutes only while the meeting would let the guest join.
+func (m *Manager) AdmitsGuest(meetingID, guestID string) error {
+	rec, err := m.meetings.Get(meetingID)
+	if err != nil {
+		return fmt.Errorf("meeting %s: %w", meetingID, storeErr(err))
+	}
+	switch {
+	case rec.Finished():
+		return fmt.Errorf("meeting %s is %s: %w", meetingID, rec.Status, ErrEnded)
+	case !rec.Settings.AllowGuests:
+		return fmt.Errorf("%w: meeting %s does not admit guests", ErrForbidden, meetingID)
+	case slices.Contains(rec.Banned, guestID):
+		return fmt.Errorf("meeting %s: %w", meetingID, ErrBanned)
+	}
 	return nil
 }
 

@@ -5,12 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"time"
 
-	"github.com/pion/ice/v2"
-	"github.com/pion/sdp/v3"
 	"github.com/pion/webrtc/v3"
 
 	"parley/sfu/media"
@@ -21,17 +18,22 @@ import (
 type MediaDeps struct {
 	// Transport builds the PeerConnections, on the node's one UDP port.
 	Transport *transport.Transport
+	// RecordingDir is the folder of meeting recordings: each meeting's
+	// are under RecordingDir/<meeting id>/<recording id>/. Empty turns
+	// recording off (StartRecording is ErrState).
+	RecordingDir string
 }
 
 type mediaDeps struct {
-	transport *transport.Transport
+	transport    *transport.Transport
+	recordingDir string
 }
 
 func newMediaDeps(d MediaDeps) (*mediaDeps, error) {
 	if d.Transport == nil {
 		return nil, errors.New("rtc: media deps: no transport")
 	}
-	return &mediaDeps{transport: d.Transport}, nil
+	return &mediaDeps{transport: d.Transport, recordingDir: d.RecordingDir}, nil
 }
 
 // negotiateTimeout bounds one local description's candidate gathering,
@@ -58,6 +60,13 @@ type participantMedia struct {
 	again         bool                     // something changed while offering
 	restartICE    bool                     // the next offer restarts ICE
 	subCandidates []webrtc.ICECandidateInit
+	// offers counts the subscriber offers made. emptied holds the
+	// subscriber's transceivers whose track was removed, with the count
+	// of offers made by then: Pion reuses such a transceiver for a new
+	// track only once the client has answered an offer made after the
+	// removal, which settles it idle.
+	offers  int
+	emptied map[*webrtc.RTPTransceiver]int
 
 	closed bool // under both locks
 }
@@ -65,6 +74,34 @@ type participantMedia struct {
 func (m *participantMedia) init(p *Participant) {
 	m.p = p
 	m.subs = map[string]*subscription{}
+	m.emptied = map[*webrtc.RTPTransceiver]int{}
+}
+
+// settle marks idle the transceivers the answered offer (the last one
+// made) carried as emptied. Called with subMu held.
+func (m *participantMedia) settle() {
+	for tr, at := range m.emptied {
+		if at < m.offers {
+			delete(m.emptied, tr)
+		}
+	}
+}
+
+// hasSection reports whether a new track of kind fits the subscriber
+// connection without passing transport.MaxAnswerSections media
+// sections: there is room for another, or a settled idle one of the
+// kind for Pion to reuse. Called with subMu held.
+func (m *participantMedia) hasSection(kind webrtc.RTPCodecType) bool {
+	trs := m.sub.GetTransceivers()
+	if len(trs) < transport.MaxAnswerSections {
+		return true
+	}
+	for _, tr := range trs {
+		if _, unsettled := m.emptied[tr]; tr.Kind() == kind && tr.Sender() == nil && !unsettled {
+			return true
+		}
+	}
+	return false
 }
 
 // openMedia creates both PeerConnections. Until the first publish there
@@ -154,11 +191,17 @@ func (p *Participant) publisherAnswer(offer string) (string, error) {
 
 // sdpErr marks a refused description as the client's fault.
 func sdpErr(err error) error {
-	if errors.Is(err, transport.ErrMalformedSDP) || errors.Is(err, transport.ErrSDPTooLarge) ||
-		errors.Is(err, transport.ErrUnsupportedCodec) || errors.Is(err, transport.ErrDataChannel) {
+	if refusedSDP(err) {
 		return fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	return err
+}
+
+// refusedSDP reports whether transport refused a description before
+// Pion saw it, which leaves the connection as it was.
+func refusedSDP(err error) bool {
+	return errors.Is(err, transport.ErrMalformedSDP) || errors.Is(err, transport.ErrSDPTooLarge) ||
+		errors.Is(err, transport.ErrUnsupportedCodec) || errors.Is(err, transport.ErrDataChannel)
 }
 
 // AddCandidate adds one of the client's ICE candidates to its publisher
@@ -201,63 +244,6 @@ func (p *Participant) AddCandidate(target string, c webrtc.ICECandidateInit) err
 	return nil
 }
 
-// checkDescription refuses what Pion would refuse only after changing the
-// connection's signaling state, which would leave the connection unable to
-// negotiate again: a media section without a mid, missing or conflicting
-// ICE credentials or DTLS fingerprints, a candidate that does not parse.
-func checkDescription(desc *sdp.SessionDescription) error {
-	bad := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %w: %s", ErrInvalid, transport.ErrMalformedSDP, fmt.Sprintf(format, args...))
-	}
-	same := func(key string) (int, error) {
-		var seen []string
-		if v, ok := desc.Attribute(key); ok {
-			seen = append(seen, v)
-		}
-		for _, md := range desc.MediaDescriptions {
-			if v, ok := md.Attribute(key); ok {
-				seen = append(seen, v)
-			}
-		}
-		for _, v := range seen {
-			if v != seen[0] {
-				return 0, bad("conflicting a=%s values", key)
-			}
-		}
-		return len(seen), nil
-	}
-	for _, key := range []string{"ice-ufrag", "ice-pwd", "fingerprint"} {
-		n, err := same(key)
-		if err != nil {
-			return err
-		}
-		if n == 0 {
-			return bad("no a=%s", key)
-		}
-	}
-	if fp, ok := desc.Attribute("fingerprint"); ok && len(strings.Fields(fp)) != 2 {
-		return bad("a=fingerprint is not \"<hash> <value>\"")
-	}
-	for i, md := range desc.MediaDescriptions {
-		if fp, ok := md.Attribute("fingerprint"); ok && len(strings.Fields(fp)) != 2 {
-			return bad("a=fingerprint is not \"<hash> <value>\"")
-		}
-		if _, ok := md.Attribute(sdp.AttrKeyMID); !ok {
-			return bad("media section %d has no a=mid", i)
-		}
-		for _, a := range md.Attributes {
-			if !a.IsICECandidate() {
-				continue
-			}
-			if _, err := ice.UnmarshalCandidate(a.Value); err != nil &&
-				!errors.Is(err, ice.ErrUnknownCandidateTyp) && !errors.Is(err, ice.ErrDetermineNetworkType) {
-				return bad("media section %d: candidate %q: %v", i, a.Value, err)
-			}
-		}
-	}
-	return nil
-}
-
 // maxPendingCandidates bounds the candidates held for a connection that
 // has no remote description yet.
 const maxPendingCandidates = 64
@@ -283,33 +269,15 @@ func (p *Participant) negotiateLocked() {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), negotiateTimeout)
 	defer cancel()
-	sdp, err := offer(ctx, m.sub, m.restartICE)
+	sdp, err := transport.Offer(ctx, m.sub, transport.WithICERestart(m.restartICE))
 	if err != nil {
 		p.room.log.Error("rtc: subscriber offer", "participant", p.id, "err", err)
 		return
 	}
 	m.restartICE = false
 	m.offering = true
+	m.offers++
 	p.events.push(Event{Type: EventSubscriberOffer, Data: SDPEvent{SDP: sdp}})
-}
-
-// offer creates a local offer, restarting ICE if asked, and waits for the
-// candidates so the offer carries them all.
-func offer(ctx context.Context, pc *webrtc.PeerConnection, restartICE bool) (string, error) {
-	o, err := pc.CreateOffer(&webrtc.OfferOptions{ICERestart: restartICE})
-	if err != nil {
-		return "", fmt.Errorf("create offer: %w", err)
-	}
-	gathered := webrtc.GatheringCompletePromise(pc)
-	if err := pc.SetLocalDescription(o); err != nil {
-		return "", fmt.Errorf("set local offer: %w", err)
-	}
-	select {
-	case <-gathered:
-	case <-ctx.Done():
-		return "", fmt.Errorf("gather candidates: %w", ctx.Err())
-	}
-	return pc.LocalDescription().SDP, nil
 }
 
 // AnswerSubscriber applies the client's answer to the server's latest
@@ -325,20 +293,10 @@ func (p *Participant) AnswerSubscriber(answer string) error {
 	if !m.offering {
 		return fmt.Errorf("%w: no subscriber offer is waiting for an answer", ErrState)
 	}
-	// Not transport.AcceptAnswer: its cap on media sections suits a
-	// publisher, and these sections are the server's own, up to
-	// MaxSubscriptions of them.
-	if len(answer) > transport.MaxSDPSize {
-		return fmt.Errorf("%w: answer: %w: %d bytes, limit %d", ErrInvalid, transport.ErrSDPTooLarge, len(answer), transport.MaxSDPSize)
-	}
-	var desc sdp.SessionDescription
-	if err := desc.UnmarshalString(answer); err != nil {
-		return fmt.Errorf("%w: answer: %w: %v", ErrInvalid, transport.ErrMalformedSDP, err)
-	}
-	if err := checkDescription(&desc); err != nil {
-		return fmt.Errorf("answer: %w", err)
-	}
-	if err := m.sub.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+	if err := transport.AcceptAnswer(m.sub, answer); err != nil {
+		if refusedSDP(err) {
+			return sdpErr(err) // refused unseen: the offer stays out
+		}
 		if m.sub.SignalingState() == webrtc.SignalingStateStable {
 			// Pion took the answer halfway: offer afresh, so the client
 			// has something it can answer.
@@ -347,6 +305,7 @@ func (p *Participant) AnswerSubscriber(answer string) error {
 		}
 		return fmt.Errorf("%w: answer: %w: %v", ErrInvalid, transport.ErrMalformedSDP, err)
 	}
+	m.settle()
 	m.offering = false
 	for _, c := range m.subCandidates {
 		_ = m.sub.AddICECandidate(c)

@@ -31,8 +31,11 @@ type Room struct {
 	byUser       map[string]*Participant    // everyone, by member or guest id
 	tracks       map[string]*publishedTrack // live tracks, by id
 	speakers     speakerState
+	recording    recordingState
 	closed       bool
 	stop         chan struct{} // closed with the room: ends the speaker loop
+
+	recorder recorder // its own lock, taken before mu
 }
 
 func newRoom(m *Manager, rec meeting.Meeting) *Room {
@@ -230,6 +233,7 @@ func (r *Room) resume(participantID, token string, who Identity) (*Participant, 
 	snap := r.snapshotLocked(p)
 	r.mu.Unlock()
 	p.restartSubscriberICE()
+	r.recordResume(p)
 	return p, snap, nil
 }
 
@@ -313,6 +317,7 @@ func (r *Room) removeLocked(p *Participant, reason string, notice *Event, after 
 		}
 		r.broadcastLocked(Event{Type: EventParticipantLeft, Data: LeftEvent{ParticipantID: p.id, Reason: reason}}, p)
 		after.add(func() { r.mgr.recordLeave(p, reason) })
+		after.add(func() { r.recordLeave(p) })
 	}
 	after.add(p.closeMedia)
 	if len(r.participants) == 0 && len(r.waiting) == 0 {
@@ -329,6 +334,7 @@ func (r *Room) closeLocked(endMeeting bool, after *afterUnlock) {
 	}
 	r.closed = true
 	close(r.stop)
+	after.add(func() { r.stopRecordingFor(RecordingReasonClosed) })
 	end := r.rec.ScheduledEnd
 	endMeeting = endMeeting && (end.IsZero() || r.mgr.now().After(end))
 	after.add(func() { r.mgr.roomClosed(r, endMeeting) })
@@ -416,6 +422,10 @@ func (r *Room) snapshotLocked(p *Participant) Snapshot {
 	})
 	if p.role.IsHost() {
 		s.Waiting = r.waitingInfosLocked()
+	}
+	if info := r.recording.info; info != nil {
+		copied := *info
+		s.Recording = &copied
 	}
 	s.Subscriptions = p.subscriptionIDs()
 	return s

@@ -13,10 +13,11 @@ import (
 )
 
 // MaxSubscriptions caps the tracks one participant receives at once. A
-// subscriber connection has one media section per track, and the
-// client's answer must fit one WebSocket message. Automatic subscription
-// stops at the cap; beyond it a client picks (unsubscribing some first).
-const MaxSubscriptions = 48
+// subscriber connection has one media section per track (sections left
+// idle by unsubscribing are reused), and the client's answer must fit one
+// WebSocket message. Automatic subscription stops at the cap; beyond it a
+// client picks (unsubscribing some first).
+const MaxSubscriptions = transport.MaxAnswerSections
 
 // PublishTrack declares one track the client sends in its offer: the
 // media section (mid) that carries it and what it is.
@@ -32,6 +33,7 @@ type publishedTrack struct {
 	owner  *Participant
 	mid    string
 	closed atomic.Bool // set when dropped, so no new subscription takes it
+	muted  atomic.Bool // forwarding and recording stopped (setMuted)
 
 	downs downs
 
@@ -52,9 +54,6 @@ func (p *Participant) Publish(offer string, tracks []PublishTrack) (answer strin
 	desc, err := transport.CheckSDP(offer)
 	if err != nil {
 		return "", nil, fmt.Errorf("publish: %w", sdpErr(err))
-	}
-	if err := checkDescription(desc); err != nil {
-		return "", nil, fmt.Errorf("publish: %w", err)
 	}
 	added, err := p.room.declare(p, desc, tracks)
 	if err != nil {
@@ -219,8 +218,13 @@ func (r *Room) trackArrived(p *Participant, pub *webrtc.PeerConnection, remote *
 			subscribers = append(subscribers, o)
 		}
 	}
+	auto := r.autoRecordLocked()
 	r.mu.Unlock()
 	go r.watchReceiver(t, recv)
+	if auto {
+		r.autoRecord()
+	}
+	r.recordTrack(t)
 	for _, o := range subscribers {
 		if err := o.subscribe(t, Preferences{}); err != nil {
 			r.log.Debug("rtc: automatic subscription skipped", "participant", o.id, "track", t.id, "err", err)
@@ -302,6 +306,7 @@ func (r *Room) dropTrackLocked(t *publishedTrack, reason string, after *afterUnl
 		}
 	}
 	recv := t.recv
+	after.add(func() { r.unrecordTrack(t) })
 	after.add(func() {
 		for _, o := range subscribers {
 			_ = o.unsubscribe(t.id)

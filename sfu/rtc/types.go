@@ -251,4 +251,7 @@ type Snapshot struct {
 	// ICEServers are the STUN and TURN servers the client's peer
 	// connections should use; empty when the server needs none.
 	ICEServers []webrtc.ICEServer `json:"ice_servers"`
+	// Recording is the meeting's recording in progress, if any (not sent
+	// to a waiting participant).
+	Recording *RecordingInfo `json:"recording,omitempty"`
 }

@@ -48,6 +48,13 @@ type Deps struct {
 
 	Meetings *meeting.Store
 	Lives    *live.Store
+	// MeetingRooms are the meetings in progress on this node: a change
+	// made over REST reaches a running room at once. Nil leaves a room to
+	// catch up when its next participant joins.
+	MeetingRooms MeetingRooms
+	// MeetingRecordings is the folder of meeting recordings, one folder
+	// per meeting holding one per recording; empty lists none.
+	MeetingRecordings string
 }
 
 // API serves /api/v1.
@@ -66,8 +73,10 @@ type API struct {
 	quickReplyStore *quickreply.Store
 	presence        *presence.Tracker
 
-	meetings *meeting.Store
-	lives    *live.Store
+	meetings   *meeting.Store
+	lives      *live.Store
+	rooms      MeetingRooms
+	recordings string
 }
 
 // HandlerFunc is a route's handler. It gets the already read body and the
@@ -96,6 +105,7 @@ func New(d Deps) *API {
 	a := &API{dir: d.Directory, audit: d.Audit, auth: d.Auth, events: d.Events, chat: d.Messaging, files: d.Files, limits: d.Limits, log: d.Logger}
 	a.quickReplyStore, a.presence = d.QuickReplies, d.Presence
 	a.meetings, a.lives = d.Meetings, d.Lives
+	a.rooms, a.recordings = d.MeetingRooms, d.MeetingRecordings
 	if a.log == nil {
 		a.log = slog.Default()
 	}

@@ -19,6 +19,27 @@ import (
 // cannot be probed. The link token is shown only inside the join link,
 // and only to the host and co-hosts.
 
+// MeetingRooms are the meetings in progress on this node. *rtc.Manager
+// satisfies it.
+type MeetingRooms interface {
+	// Refresh applies a meeting's stored record to its running room, if
+	// there is one: new settings and roles are announced, banned
+	// participants removed.
+	Refresh(meetingID string) error
+}
+
+// refreshRoom makes a running room see a change just stored. The change
+// is durable already, so a failure is logged, not answered: the room
+// catches up when its next participant joins.
+func (a *API) refreshRoom(meetingID string) {
+	if a.rooms == nil {
+		return
+	}
+	if err := a.rooms.Refresh(meetingID); err != nil {
+		a.log.Error("api: refresh meeting room", "meeting", meetingID, "err", err)
+	}
+}
+
 // meetingError maps the meeting store's errors; others pass through.
 func meetingError(err error) error {
 	switch {
@@ -177,6 +198,7 @@ func (a *API) updateMeeting(w http.ResponseWriter, r *http.Request, p *Principal
 	if err != nil {
 		return meetingError(err)
 	}
+	a.refreshRoom(m.ID)
 	writeJSON(w, http.StatusOK, viewMeeting(m, p.Member.ID))
 	return nil
 }
@@ -226,6 +248,7 @@ func (a *API) setMeetingCoHosts(w http.ResponseWriter, r *http.Request, p *Princ
 	if err != nil {
 		return meetingError(err)
 	}
+	a.refreshRoom(m.ID)
 	writeJSON(w, http.StatusOK, viewMeeting(m, p.Member.ID))
 	return nil
 }
@@ -254,6 +277,39 @@ func (a *API) transferMeetingHost(w http.ResponseWriter, r *http.Request, p *Pri
 	if err != nil {
 		return meetingError(err)
 	}
+	a.refreshRoom(m.ID)
+	writeJSON(w, http.StatusOK, viewMeeting(m, p.Member.ID))
+	return nil
+}
+
+type banRequest struct {
+	// UserID is a member id, or a guest id ("guest:…").
+	UserID string `json:"user_id"`
+}
+
+// banFromMeeting bans a member or guest from a meeting: they are removed
+// from it if they are in it now, and may not join again. The host and
+// co-hosts may ban; a co-host may not ban another co-host.
+func (a *API) banFromMeeting(w http.ResponseWriter, r *http.Request, p *Principal, body []byte) error {
+	m, err := a.meetingFor(r, p, "manage")
+	if err != nil {
+		return err
+	}
+	var req banRequest
+	if err := decodeJSON(r, body, &req); err != nil {
+		return err
+	}
+	if req.UserID == "" {
+		return errorf(http.StatusBadRequest, CodeInvalidArgument, "user_id is required")
+	}
+	if m.HostID != p.Member.ID && m.RoleOf(req.UserID) == meeting.RoleCoHost {
+		return errorf(http.StatusForbidden, CodeForbidden, "a co-host cannot ban another co-host")
+	}
+	m, err = a.meetings.Ban(m.ID, req.UserID)
+	if err != nil {
+		return meetingError(err)
+	}
+	a.refreshRoom(m.ID)
 	writeJSON(w, http.StatusOK, viewMeeting(m, p.Member.ID))
 	return nil
 }

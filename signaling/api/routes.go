@@ -113,6 +113,9 @@ func (a *API) routeTable() []Route {
 		{Method: "POST", Path: p + "/meetings/{id}/host", Policy: Policy{Access: Signed}, Summary: "hand a meeting to another member", handle: a.transferMeetingHost},
 		{Method: "GET", Path: p + "/meetings/{id}/attendance", Policy: Policy{Access: Signed}, Summary: "a meeting's join and leave records", handle: a.meetingAttendance},
 		{Method: "GET", Path: p + "/meetings/{id}/stats", Policy: Policy{Access: Signed}, Summary: "a meeting's attendance statistics", handle: a.meetingStats},
+		{Method: "POST", Path: p + "/meetings/{id}/bans", Policy: Policy{Access: Signed}, Summary: "ban a member or guest from a meeting", handle: a.banFromMeeting},
+		{Method: "GET", Path: p + "/meetings/{id}/recordings", Policy: Policy{Access: Signed}, Summary: "a meeting's recordings, with their manifests", handle: a.listMeetingRecordings},
+		{Method: "GET", Path: p + "/meetings/{id}/recordings/{recording}/files/{name}", Policy: Policy{Access: Signed}, Summary: "download one file of a meeting recording (Range requests)", handle: a.downloadMeetingRecording},
 		{Method: "POST", Path: p + "/meetings/{id}/guest-token", Policy: Policy{Access: Public}, Summary: "trade a meeting's link token for a guest token", handle: a.meetingGuestToken},
 
 		// Lives. Signed routes; the live decides (lives.go): its host

@@ -20,8 +20,11 @@ import (
 // meeting or live it admits to ({"meeting":"<id>"} or {"live":"<id>"}),
 // whose "name" claim is the display name they gave, and whose subject is
 // a fresh guest id, GuestSubjectPrefix and random text, which cannot be a
-// member id (member ids have no ':'). There is no refresh token: the
-// guest still has the link and asks again.
+// member id (member ids have no ':'). There is no refresh token:
+// RefreshGuest re-issues a restricted token that is still valid, under
+// the same guest id, scope and name, so a guest in a long meeting keeps
+// its identity and its socket; once the token has expired, the guest
+// still has the link and asks again.
 //
 // VerifyAccess, which every existing route and the chat WebSocket use,
 // refuses restricted tokens, so a guest can do nothing but what the
@@ -91,8 +94,33 @@ func (s *Service) IssueGuest(scope TokenScope, name string) (GuestToken, error) 
 	if err != nil {
 		return GuestToken{}, fmt.Errorf("issue guest token: %w", err)
 	}
+	return s.issueGuest(GuestSubjectPrefix+rand.Text(), claim, name)
+}
+
+// RefreshGuest re-issues a restricted token while it is still valid: the
+// same guest id, scope and name, a new token id, and a lifetime of
+// GuestTokenTTL from now. The old token stays valid until it expires. An
+// expired token is ErrTokenExpired, anything else that is not a valid
+// restricted token ErrTokenInvalid. Whether the guest may still be there
+// (the meeting has not ended, say) is the caller's decision.
+func (s *Service) RefreshGuest(token string) (GuestToken, error) {
+	c, err := s.verifyToken(token)
+	if err != nil {
+		return GuestToken{}, fmt.Errorf("refresh guest token: %w", err)
+	}
+	if !c.Restricted() {
+		return GuestToken{}, fmt.Errorf("refresh guest token: %w: a member's token; members refresh with their refresh token", ErrTokenInvalid)
+	}
+	claim, err := toScopeClaim(c.Scope)
+	if err != nil {
+		return GuestToken{}, fmt.Errorf("refresh guest token: %w", err)
+	}
+	return s.issueGuest(c.MemberID, claim, c.Name)
+}
+
+// issueGuest signs a restricted token for guestID.
+func (s *Service) issueGuest(guestID string, claim scopeClaim, name string) (GuestToken, error) {
 	now := s.now()
-	guestID := GuestSubjectPrefix + rand.Text()
 	claims := accessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    TokenIssuer,

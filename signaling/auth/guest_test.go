@@ -193,3 +193,57 @@ func TestThrottleGuest(t *testing.T) {
 		t.Fatalf("another address: %v", err)
 	}
 }
+
+// A guest token still valid is re-issued under the same guest id, scope
+// and name, with a fresh lifetime; an expired one, a member's one, or a
+// forged one is not.
+func TestRefreshGuest(t *testing.T) {
+	s, _, clk := newAliceService(t, Config{})
+	meeting := TokenScope{Kind: ScopeKindMeeting, ID: "M1"}
+	g, err := s.IssueGuest(meeting, "Visitor Li")
+	if err != nil {
+		t.Fatal(err)
+	}
+	clk.Advance(GuestTokenTTL - time.Minute)
+	r, err := s.RefreshGuest(g.AccessToken)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.GuestID != g.GuestID || r.Name != g.Name || r.AccessToken == g.AccessToken || r.RefreshToken != "" {
+		t.Fatalf("refreshed %+v from %+v", r, g)
+	}
+	c, err := s.VerifyFor(r.AccessToken, meeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := s.VerifyFor(g.AccessToken, meeting)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.MemberID != g.GuestID || c.Scope != meeting || c.Name != "Visitor Li" || c.TokenID == old.TokenID ||
+		!c.ExpiresAt.Equal(clk.Now().Add(GuestTokenTTL)) {
+		t.Fatalf("refreshed claims %+v", c)
+	}
+
+	// The old token, expired now, cannot be refreshed; the new one can.
+	clk.Advance(2 * time.Minute)
+	if _, err := s.RefreshGuest(g.AccessToken); !errors.Is(err, ErrTokenExpired) {
+		t.Fatalf("refresh of an expired token: %v", err)
+	}
+	if _, err := s.RefreshGuest(r.AccessToken); err != nil {
+		t.Fatalf("refresh of the refreshed token: %v", err)
+	}
+
+	member, err := s.IssueAccess("alice", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.RefreshGuest(member.AccessToken); !errors.Is(err, ErrTokenInvalid) {
+		t.Fatalf("refresh of a member's token: %v", err)
+	}
+	for _, bad := range []string{"", "x.y.z", r.AccessToken[:len(r.AccessToken)-2] + "xx"} {
+		if _, err := s.RefreshGuest(bad); !errors.Is(err, ErrTokenInvalid) {
+			t.Errorf("refresh of %q: %v", bad, err)
+		}
+	}
+}

@@ -131,9 +131,12 @@ func newEnv(t *testing.T, cfg livews.Config, tally time.Duration) *env {
 		t.Fatal(err)
 	}
 	e.lives = live.New(e.db, live.Options{FlushInterval: -1})
-	viewers := livews.NewViewerEndpoint(wsCfg, e.auth, quiet)
+	viewers, err := livews.NewViewerEndpoint(wsCfg, e.auth, quiet)
+	if err != nil {
+		t.Fatal(err)
+	}
 	handlers, err := livews.Register(livews.Deps{
-		Rooms: e.rooms, Lives: e.lives, Config: cfg, Logger: quiet,
+		Rooms: e.rooms, Lives: e.lives, Members: e.dir, Config: cfg, Logger: quiet,
 		Identify: livews.Identifier{Directory: e.dir, Viewers: viewers}.Identify,
 		InScope:  api.New(api.Deps{Directory: e.dir, Auth: e.auth, Lives: e.lives, Logger: quiet}).InLiveScope,
 	}, hub, viewers.Hub())

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"parley/chat/directory"
 	"parley/chat/liveroom"
 	"parley/sfu/live"
 	"parley/signaling/ratelimit"
@@ -79,10 +80,18 @@ type Identity struct {
 	LiveID string
 }
 
+// Members gives members' display names: the host's in live.joined and
+// the sender_name of what members post, which viewer tokens cannot look
+// up. *directory.Directory satisfies it.
+type Members interface {
+	GetMember(id string) (directory.Member, error)
+}
+
 // Deps are what the handlers stand on. All are required.
 type Deps struct {
-	Rooms *liveroom.Service
-	Lives *live.Store
+	Rooms   *liveroom.Service
+	Lives   *live.Store
+	Members Members
 	// Identify says who a session speaks for; ok false refuses every live
 	// request of the session (a token scoped to something else, such as
 	// a meeting).
@@ -124,8 +133,8 @@ type joined struct {
 // Register adds the live.* request handlers to each hub: the member hub
 // and the viewer endpoint's.
 func Register(d Deps, hubs ...*ws.Hub) (*Handlers, error) {
-	if d.Rooms == nil || d.Lives == nil || d.Identify == nil || d.InScope == nil || d.Logger == nil {
-		return nil, errors.New("livews: Rooms, Lives, Identify, InScope and Logger are required")
+	if d.Rooms == nil || d.Lives == nil || d.Members == nil || d.Identify == nil || d.InScope == nil || d.Logger == nil {
+		return nil, errors.New("livews: Rooms, Lives, Members, Identify, InScope and Logger are required")
 	}
 	if d.Config.CommentsPerMinute < 1 || d.Config.CommentBurst < 1 {
 		return nil, fmt.Errorf("livews: comments_per_minute and comment_burst must be at least 1")
@@ -323,6 +332,37 @@ func (hs *Handlers) count(liveID, kind string, n int) {
 			return
 		}
 	}
+}
+
+// senderName is the display name stored with what id posts now: a
+// member's directory name, or the viewer token's name.
+func (hs *Handlers) senderName(id Identity) string {
+	if id.MemberID == "" {
+		return displayName(id.Name, id.ViewerID)
+	}
+	return hs.memberName(id.MemberID)
+}
+
+// memberName is a member's directory name, or their id when the
+// directory has none.
+func (hs *Handlers) memberName(memberID string) string {
+	m, err := hs.Members.GetMember(memberID)
+	if err != nil {
+		return displayName("", memberID)
+	}
+	return displayName(m.Name, memberID)
+}
+
+// displayName is name, or fallback when it is empty, cut to
+// live.MaxNameRunes runes (which liveroom.MaxSenderNameBytes holds).
+func displayName(name, fallback string) string {
+	if name == "" {
+		name = fallback
+	}
+	if r := []rune(name); len(r) > live.MaxNameRunes {
+		name = string(r[:live.MaxNameRunes])
+	}
+	return name
 }
 
 // takeComment spends one token of the viewer's comment limit in liveID.

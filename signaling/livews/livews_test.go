@@ -1,6 +1,7 @@
 package livews_test
 
 import (
+	"encoding/json"
 	"fmt"
 	"slices"
 	"sync"
@@ -389,8 +390,8 @@ func TestViewerStatistics(t *testing.T) {
 	if st.Concurrent != 1 || st.PeakConcurrent != 3 || st.UniqueViewers != 3 || st.OpenRecords != 1 {
 		t.Fatalf("stats after leaves: concurrent %d, peak %d, unique %d, open %d", st.Concurrent, st.PeakConcurrent, st.UniqueViewers, st.OpenRecords)
 	}
-	if e.rooms.LocalViewers(l.ID) != 2 { // alice and dave
-		t.Fatalf("room holds %d sessions, want 2", e.rooms.LocalViewers(l.ID))
+	if e.rooms.LocalViewers(l.ID) != 1 { // dave; alice hosts and is not counted
+		t.Fatalf("room holds %d viewers, want 1", e.rooms.LocalViewers(l.ID))
 	}
 
 	// After the live ends, viewers can read but not interact.
@@ -401,4 +402,92 @@ func TestViewerStatistics(t *testing.T) {
 		t.Fatalf("comment after the end: %s", got)
 	}
 	dave.must("live.entries", "live.history", map[string]any{"live_id": l.ID}, nil)
+}
+
+// live.joined tells a viewer token what it cannot read from the REST
+// API: the title, description and host's name.
+func TestJoinedDescribesLive(t *testing.T) {
+	e := newEnv(t, livews.DefaultConfig(), time.Hour)
+	l, _, err := e.lives.Create(live.NewLive{Title: "Launch day", Description: "What ships in April", HostID: "alice", Scope: live.Scope{Kind: live.ScopeExternal}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok, _ := e.viewerToken(l.ID, "Visitor Wang")
+	v := e.dial(livews.ViewerPath, tok)
+	var r struct {
+		Title       string      `json:"title"`
+		Description string      `json:"description"`
+		HostID      string      `json:"host_id"`
+		HostName    string      `json:"host_name"`
+		Status      live.Status `json:"status"`
+	}
+	v.must("live.joined", "live.join", map[string]any{"live_id": l.ID}, &r)
+	if r.Title != "Launch day" || r.Description != "What ships in April" || r.HostID != "alice" || r.HostName != "Alice" || r.Status != live.StatusScheduled {
+		t.Fatalf("joined = %+v", r)
+	}
+}
+
+// Entries carry their sender's display name at posting: a viewer token's
+// name, a member's directory name; history keeps it.
+func TestSenderNames(t *testing.T) {
+	e := newEnv(t, livews.DefaultConfig(), time.Hour)
+	l := e.newLive(live.Scope{Kind: live.ScopeExternal})
+	host := e.member("alice")
+	host.join(l.ID)
+	tok, guestID := e.viewerToken(l.ID, "Visitor Wang")
+	v := e.dial(livews.ViewerPath, tok)
+	v.join(l.ID)
+
+	v.must("live.ack", "live.comment", text(l.ID, "v1", "hello"), nil)
+	var q ack
+	v.must("live.ack", "live.ask", text(l.ID, "v2", "price?"), &q)
+	host.must("live.ack", "live.announce", text(l.ID, "h1", "welcome"), nil)
+	host.must("live.ack", "live.answer", map[string]any{"live_id": l.ID, "client_msg_id": "h2", "question_seq": q.Seq, "text": "free"}, nil)
+	// A client cannot set its own name.
+	spoof := text(l.ID, "v3", "hi again")
+	spoof["sender_name"] = "Alice"
+	v.must("live.ack", "live.comment", spoof, nil)
+
+	pushed := decode[msglog.Entry](t, host.atLeast(liveroom.TypeComment, 1)[0].Data)
+	if b := decode[liveroom.CommentBody](t, pushed.Body); pushed.SenderID != guestID || b.SenderName != "Visitor Wang" {
+		t.Fatalf("pushed comment from %s named %q", pushed.SenderID, b.SenderName)
+	}
+	var page struct {
+		Entries []msglog.Entry `json:"entries"`
+	}
+	v.must("live.entries", "live.pull", map[string]any{"live_id": l.ID, "from_seq": 1}, &page)
+	want := []string{"Visitor Wang", "Visitor Wang", "Alice", "Alice", "Visitor Wang"}
+	if len(page.Entries) != len(want) {
+		t.Fatalf("%d entries, want %d", len(page.Entries), len(want))
+	}
+	for i, en := range page.Entries {
+		var body struct {
+			SenderName string `json:"sender_name"`
+		}
+		if err := json.Unmarshal(en.Body, &body); err != nil || body.SenderName != want[i] {
+			t.Fatalf("entry %d (%s) sender_name %q, want %q (%v)", en.Seq, en.Type, body.SenderName, want[i], err)
+		}
+	}
+}
+
+// The viewer count leaves out the host's and guests' sockets.
+func TestViewerCountExcludesPresenters(t *testing.T) {
+	e := newEnv(t, livews.DefaultConfig(), time.Hour)
+	l := e.newLive(everyone)
+	host, guest := e.member("alice"), e.member("gina")
+	if r := host.join(l.ID); r.Viewers != 0 {
+		t.Fatalf("host's join reports %d viewers, want 0", r.Viewers)
+	}
+	if r := guest.join(l.ID); r.Viewers != 0 {
+		t.Fatalf("guest's join reports %d viewers, want 0", r.Viewers)
+	}
+	bob := e.member("bob")
+	if r := bob.join(l.ID); r.Viewers != 1 {
+		t.Fatalf("bob's join reports %d viewers, want 1", r.Viewers)
+	}
+	e.rooms.Flush()
+	got := host.atLeast(liveroom.FrameViewers, 1)
+	if c := decode[liveroom.ViewerCount](t, got[len(got)-1].Data); c.Count != 1 {
+		t.Fatalf("live.viewers count = %d, want 1 (bob)", c.Count)
+	}
 }

@@ -15,17 +15,22 @@ type liveRequest struct {
 }
 
 // joinedReply answers live.join: the session's place in the live and the
-// state a client shows before the first push.
+// state a client shows before the first push, including what a viewer
+// token cannot read from the REST API (title, host's name).
 type joinedReply struct {
-	LiveID   string          `json:"live_id"`
-	Role     string          `json:"role"`
-	ViewerID string          `json:"viewer_id"`
-	Status   live.Status     `json:"status"`
-	LastSeq  uint64          `json:"last_seq"`
-	Likes    uint64          `json:"likes"`
-	Viewers  int             `json:"viewers"`
-	Muted    bool            `json:"muted"`
-	Polls    []liveroom.Poll `json:"polls"`
+	LiveID      string          `json:"live_id"`
+	Role        string          `json:"role"`
+	ViewerID    string          `json:"viewer_id"`
+	Title       string          `json:"title"`
+	Description string          `json:"description"`
+	HostID      string          `json:"host_id"`
+	HostName    string          `json:"host_name"`
+	Status      live.Status     `json:"status"`
+	LastSeq     uint64          `json:"last_seq"`
+	Likes       uint64          `json:"likes"`
+	Viewers     int             `json:"viewers"`
+	Muted       bool            `json:"muted"`
+	Polls       []liveroom.Poll `json:"polls"`
 }
 
 // join admits the session to a live's room. Joining a room the session
@@ -78,7 +83,11 @@ func (hs *Handlers) join(ctx context.Context, s *ws.Session, m ws.Message) {
 	}
 
 	if !already {
-		if err := hs.Rooms.Join(l.ID, id.ViewerID, s); err != nil {
+		join := func() error { return hs.Rooms.Join(l.ID, id.ViewerID, s) }
+		if role != RoleViewer { // presenters are not counted as viewers
+			join = func() error { return hs.Rooms.JoinPresenter(l.ID, s) }
+		}
+		if err := join(); err != nil {
 			hs.mu.Lock()
 			if st.lives[l.ID] == j {
 				delete(st.lives, l.ID)
@@ -100,7 +109,11 @@ func (hs *Handlers) join(ctx context.Context, s *ws.Session, m ws.Message) {
 		}
 	}
 
-	out := joinedReply{LiveID: l.ID, Role: role, ViewerID: id.ViewerID, Status: l.Status, Viewers: hs.Rooms.LocalViewers(l.ID)}
+	out := joinedReply{
+		LiveID: l.ID, Role: role, ViewerID: id.ViewerID,
+		Title: l.Title, Description: l.Description, HostID: l.HostID, HostName: hs.memberName(l.HostID),
+		Status: l.Status, Viewers: hs.Rooms.LocalViewers(l.ID),
+	}
 	if out.LastSeq, err = hs.Rooms.LastSeq(l.ID); err == nil {
 		if out.Likes, err = hs.Rooms.Likes(l.ID); err == nil {
 			if out.Muted, err = hs.Rooms.IsMuted(l.ID, id.ViewerID); err == nil {
@@ -118,13 +131,7 @@ func (hs *Handlers) recordJoin(l live.Live, role string, id Identity) string {
 	if role != RoleViewer || l.Status != live.StatusLive {
 		return ""
 	}
-	name := id.Name
-	if name == "" {
-		name = id.ViewerID
-	}
-	if r := []rune(name); len(r) > live.MaxNameRunes {
-		name = string(r[:live.MaxNameRunes])
-	}
+	name := displayName(id.Name, id.ViewerID)
 	recordID, err := hs.Lives.RecordViewerJoin(l.ID, live.Viewer{ID: id.ViewerID, MemberID: id.MemberID, Name: name}, hs.Now())
 	if err != nil {
 		if !errors.Is(err, live.ErrState) { // went off air meanwhile
@@ -220,6 +227,7 @@ func (hs *Handlers) post(ctx context.Context, s *ws.Session, m ws.Message, kind 
 	}
 	var ack liveroom.Ack
 	if err == nil {
+		req.SenderName = hs.senderName(id)
 		ack, err = store(ctx, id.ViewerID, req)
 	}
 	if hs.reply(s, m, "live.ack", ack, err) && !ack.Duplicate {
@@ -280,6 +288,7 @@ func (hs *Handlers) answer(ctx context.Context, s *ws.Session, m ws.Message) {
 	id, _, err := hs.moderator(s, req.LiveID)
 	var ack liveroom.Ack
 	if err == nil {
+		req.SenderName = hs.senderName(id)
 		ack, err = hs.Rooms.Answer(ctx, id.MemberID, req)
 	}
 	hs.reply(s, m, "live.ack", ack, err)
@@ -293,6 +302,7 @@ func (hs *Handlers) announce(ctx context.Context, s *ws.Session, m ws.Message) {
 	id, _, err := hs.moderator(s, req.LiveID)
 	var ack liveroom.Ack
 	if err == nil {
+		req.SenderName = hs.senderName(id)
 		ack, err = hs.Rooms.Announce(ctx, id.MemberID, req)
 	}
 	hs.reply(s, m, "live.ack", ack, err)

@@ -12,8 +12,12 @@
 // capacity, guests at all) is the room's decision, in sfu/rtc. One
 // session is in at most one meeting at a time.
 //
-// Each successful host control is written to the audit log (chat/audit)
-// with the meeting as its target.
+// Each successful host control, recording included, is written to the
+// audit log (chat/audit) with the meeting as its target.
+//
+// The guest endpoint is a signaling/guestws Endpoint: a guest renews its
+// token there (auth.renew, then auth.refresh) for as long as the meeting
+// would still admit it.
 //
 // A session that closes leaves its participant reconnecting, not gone:
 // the client may open a new socket and resume it within the grace

@@ -24,6 +24,7 @@ const (
 	ActionCoHost      = "meeting.cohost"
 	ActionTransfer    = "meeting.transfer_host"
 	ActionEnd         = "meeting.end"
+	ActionRecord      = "meeting.record"
 )
 
 // record writes a host control to the audit log. The action has taken
@@ -281,4 +282,40 @@ func (hs *handlers) hostEnd(ctx context.Context, s *ws.Session, m ws.Message) {
 	}
 	hs.record(p, ActionEnd, map[string]any{})
 	ok(s, m)
+}
+
+type recordRequest struct {
+	Recording *bool `json:"recording"`
+}
+
+// hostRecord starts or stops the meeting's recording. The reply carries
+// the recording's id and state: starting (everyone hears
+// meeting.recording once media is on disk), or stopped (the files are
+// finished).
+func (hs *handlers) hostRecord(ctx context.Context, s *ws.Session, m ws.Message) {
+	var req recordRequest
+	if !decode(s, m, &req, false) {
+		return
+	}
+	on, good := flag(s, m, req.Recording, "recording")
+	if !good {
+		return
+	}
+	p := hs.participant(s, m)
+	if p == nil {
+		return
+	}
+	var info rtc.RecordingInfo
+	var err error
+	if on {
+		info, err = p.Room().StartRecording(p)
+	} else {
+		info, err = p.Room().StopRecording(p)
+	}
+	if err != nil {
+		hs.fail(s, m, err)
+		return
+	}
+	hs.record(p, ActionRecord, map[string]any{"recording": on, "recording_id": info.ID})
+	s.Reply(m, "meeting.ok", info)
 }

@@ -93,6 +93,7 @@ func Register(d Deps, hubs ...*ws.Hub) error {
 		"meeting.host.cohost":       hs.hostCoHost,
 		"meeting.host.transfer":     hs.hostTransfer,
 		"meeting.host.end":          hs.hostEnd,
+		"meeting.host.record":       hs.hostRecord,
 	} {
 		for _, h := range hubs {
 			h.Handle(typ, fn)

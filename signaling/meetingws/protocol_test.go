@@ -15,6 +15,8 @@ import (
 	"parley/chat/audit"
 	"parley/sfu/meeting"
 	"parley/sfu/rtc"
+	"parley/signaling/auth"
+	"parley/signaling/meetingws"
 	"parley/signaling/ws"
 )
 
@@ -368,5 +370,67 @@ func TestGuestResumesWithANewToken(t *testing.T) {
 	again.call("meeting.resume", resume, "meeting.resumed", &back)
 	if back.Self.ID != snap.Self.ID || back.Self.UserID != snap.Self.UserID || back.Self.State != rtc.StateJoined {
 		t.Fatalf("resumed as %+v", back.Self)
+	}
+}
+
+// TestGuestRenewsItsToken: a guest renews its token on the guest socket
+// under the same guest id and extends the socket with it, for as long as
+// the meeting would let it join.
+func TestGuestRenewsItsToken(t *testing.T) {
+	st := newStack(t, nil)
+	m := st.meeting(t, "alice", meeting.SettingsPatch{AllowGuests: boolp(true)})
+	alice := st.join(t, st.member(t, "alice"), m.ID)
+	tok, err := st.auth.IssueGuest(auth.TokenScope{Kind: auth.ScopeKindMeeting, ID: m.ID}, "Visitor")
+	if err != nil {
+		t.Fatal(err)
+	}
+	guest := st.dialPath(t, meetingws.GuestPath, tok.AccessToken)
+	var snap rtc.Snapshot
+	guest.call("meeting.join", map[string]any{"meeting_id": m.ID}, "meeting.joined", &snap)
+
+	var renewed auth.GuestToken
+	guest.call("auth.renew", map[string]string{"access_token": tok.AccessToken}, "auth.renewed", &renewed)
+	if renewed.GuestID != tok.GuestID || renewed.AccessToken == tok.AccessToken {
+		t.Fatalf("renewed %+v", renewed)
+	}
+	guest.call("auth.refresh", map[string]string{"access_token": renewed.AccessToken}, "auth.refreshed", nil)
+	// Still the same participant, still in the meeting.
+	guest.call("meeting.mute", map[string]any{"source": "microphone", "muted": true}, "meeting.ok", nil)
+
+	// Once the host bans the guest, its token is not renewed.
+	alice.call("meeting.host.remove", map[string]any{"participant_id": snap.Self.ID, "ban": true}, "meeting.ok", nil)
+	guest.fails("auth.renew", map[string]string{"access_token": renewed.AccessToken}, "forbidden")
+}
+
+// TestRecordControl: only a host or co-host starts and stops the
+// recording; each is audited; a second start is bad_state.
+func TestRecordControl(t *testing.T) {
+	st := newStack(t, nil)
+	m := st.meeting(t, "alice", meeting.SettingsPatch{})
+	alice := st.join(t, st.member(t, "alice"), m.ID)
+	bob := st.join(t, st.member(t, "bob"), m.ID)
+	bob.fails("meeting.host.record", map[string]any{"recording": true}, "forbidden")
+	alice.fails("meeting.host.record", map[string]any{}, "invalid_argument")
+	alice.fails("meeting.host.record", map[string]any{"recording": false}, "bad_state")
+
+	var started rtc.RecordingInfo
+	alice.call("meeting.host.record", map[string]any{"recording": true}, "meeting.ok", &started)
+	if started.ID == "" || started.State != rtc.RecordingStarting || started.By != alice.snap.Self.ID {
+		t.Fatalf("started %+v", started)
+	}
+	alice.fails("meeting.host.record", map[string]any{"recording": true}, "bad_state")
+	bob.fails("meeting.host.record", map[string]any{"recording": false}, "forbidden")
+	var stopped rtc.RecordingInfo
+	alice.call("meeting.host.record", map[string]any{"recording": false}, "meeting.ok", &stopped)
+	if stopped.ID != started.ID || stopped.State != rtc.RecordingStopped {
+		t.Fatalf("stopped %+v", stopped)
+	}
+	var ev rtc.RecordingEvent
+	_ = json.Unmarshal(bob.push("meeting.recording", nil), &ev)
+	if ev.ID != started.ID || ev.State != rtc.RecordingStopped || ev.Reason != rtc.RecordingReasonRequested || ev.By != alice.snap.Self.ID {
+		t.Fatalf("meeting.recording %+v", ev)
+	}
+	if got := st.auditActions(t, m.ID); len(got) != 2 || got[0] != meetingws.ActionRecord || got[1] != meetingws.ActionRecord {
+		t.Fatalf("audit actions %v", got)
 	}
 }

@@ -37,6 +37,8 @@ type stack struct {
 	hub       *ws.Hub
 	guests    *meetingws.GuestEndpoint
 	srv       *httptest.Server
+	// recordings is the folder of meeting recordings.
+	recordings string
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -66,13 +68,17 @@ func newStack(t *testing.T, mutate func(*rtc.Config)) *stack {
 	if mutate != nil {
 		mutate(&cfg)
 	}
-	st.rooms, err = rtc.NewManager(cfg, st.meetings, rtc.MediaDeps{Transport: st.transport}, quietLogger())
+	st.recordings = t.TempDir()
+	st.rooms, err = rtc.NewManager(cfg, st.meetings, rtc.MediaDeps{Transport: st.transport, RecordingDir: st.recordings}, quietLogger())
 	if err != nil {
 		t.Fatal(err)
 	}
 	wsCfg := ws.Config{ReadLimit: 64 << 10, SendQueue: 256, PingInterval: 20 * time.Second}
 	st.hub = ws.NewHub(wsCfg, st.auth, members, quietLogger())
-	st.guests = meetingws.NewGuestEndpoint(wsCfg, st.auth, quietLogger())
+	st.guests, err = meetingws.NewGuestEndpoint(wsCfg, st.auth, st.rooms, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
 	err = meetingws.Register(meetingws.Deps{
 		Rooms: st.rooms, Audit: st.audit, Logger: quietLogger(),
 		Identify: meetingws.Identifier{Directory: st.dir, Guests: st.guests}.Identify,

@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -53,6 +54,16 @@ type env struct {
 	lv   *live.Store
 	bc   *live.Broadcasts
 	rec  string // recording folder
+
+	statusMu sync.Mutex
+	statuses []live.Status // what the OnStatus hook heard, in order
+}
+
+// heardStatuses is what the broadcasts' OnStatus hook has reported.
+func (e *env) heardStatuses() []live.Status {
+	e.statusMu.Lock()
+	defer e.statusMu.Unlock()
+	return append([]live.Status(nil), e.statuses...)
 }
 
 type envOptions struct {
@@ -99,9 +110,15 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	}
 	t.Cleanup(func() { tr.Close() })
 	recDir := filepath.Join(t.TempDir(), "recordings")
+	e := &env{t: t, db: db, dir: dir, auth: authSvc, lv: lv, rec: recDir}
 	bcs, err := live.NewBroadcasts(live.MediaConfig{
 		Transport: tr, Store: lv, RecordingDir: recDir, DisconnectGrace: opts.grace, Logger: logger,
 		MaxBroadcasts: opts.maxBroadcasts, MaxViewers: opts.maxViewers,
+		OnStatus: func(_ string, st live.Status, _ time.Time) {
+			e.statusMu.Lock()
+			e.statuses = append(e.statuses, st)
+			e.statusMu.Unlock()
+		},
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -122,7 +139,8 @@ func newEnv(t testing.TB, opts envOptions) *env {
 	h.Register(mux)
 	srv := httptest.NewServer(mux)
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, db: db, dir: dir, auth: authSvc, lv: lv, bc: bcs, rec: recDir}
+	e.url, e.bc = srv.URL, bcs
+	return e
 }
 
 type activeMembers struct{ dir *directory.Directory }

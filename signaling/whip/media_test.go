@@ -275,6 +275,10 @@ func TestDisconnectGrace(t *testing.T) {
 	if err != nil || got.Status != live.StatusEnded {
 		t.Fatalf("live after the grace: %+v, %v", got, err)
 	}
+	// The room heard both changes, in order, from the OnStatus hook.
+	if heard := e.heardStatuses(); len(heard) != 2 || heard[0] != live.StatusLive || heard[1] != live.StatusEnded {
+		t.Fatalf("OnStatus heard %v, want [live ended]", heard)
+	}
 }
 
 // TestSimulcastFromBrowser publishes three simulcast layers with rids

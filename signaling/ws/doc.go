@@ -5,7 +5,13 @@
 // member so events about a member (disabled, tokens revoked) close all of
 // that member's sockets on every node, and dispatches inbound messages to
 // handlers that other packages register by message type. Each session owns
-// a bounded send queue drained by one writer goroutine: a client that stops
-// reading fills only its own queue and is closed as too slow, so it never
-// holds up anyone else.
+// a bounded send queue: a client that stops reading fills only its own
+// queue and is closed as too slow, so it never holds up anyone else.
+//
+// Idle sockets are cheap and busy ones batch. A session is one goroutine,
+// its reader, parked in the runtime's poller with no read buffer (socket.go
+// lends one only while bytes arrive). A writer goroutine exists only while
+// frames are queued; it frames everything queued by then itself and writes
+// it with one system call, so a burst of pushes to one device costs one
+// write, not one per frame.
 package ws

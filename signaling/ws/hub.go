@@ -143,30 +143,44 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	conn, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
+	hw := &hijackResponse{ResponseWriter: w}
+	conn, err := websocket.Accept(hw, r, &websocket.AcceptOptions{OriginPatterns: h.cfg.OriginPatterns})
 	if err != nil {
 		return // Accept has already answered the client
 	}
 	conn.SetReadLimit(h.cfg.ReadLimit)
 
-	s := newSession(h, conn, claims)
+	s := newSession(h, conn, hw, claims)
 	if !h.add(s) {
 		conn.Close(CloseGoingAway, "server shutting down")
 		return
 	}
-	defer h.remove(s)
 	if h.onOpen != nil {
-		err := h.onOpen(s)
-		if h.onClosed != nil {
-			defer h.onClosed(s)
-		}
-		if err != nil {
+		if err := h.onOpen(s); err != nil {
 			h.log.Error("ws: open session", "member", s.memberID, "err", err)
-			conn.Close(websocket.StatusInternalError, "session setup failed")
+			s.conn.Close(websocket.StatusInternalError, "session setup failed")
+			s.stopTimers()
+			s.cancel()
+			h.end(s)
 			return
 		}
 	}
-	s.run()
+	// The session reads on a fresh goroutine. Opening it (subscriptions,
+	// storage reads) needs a deep stack; the reader of an idle socket
+	// needs a small one, so the handler's goroutine, its grown stack and
+	// the request end here.
+	go func() {
+		defer h.end(s)
+		s.run()
+	}()
+}
+
+// end runs the close hook and forgets s.
+func (h *Hub) end(s *Session) {
+	if h.onClosed != nil {
+		h.onClosed(s)
+	}
+	h.remove(s)
 }
 
 func (h *Hub) add(s *Session) bool {

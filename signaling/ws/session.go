@@ -1,10 +1,11 @@
 package ws
 
 import (
+	"bufio"
 	"context"
 	"errors"
+	"runtime"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/coder/websocket"
@@ -12,28 +13,50 @@ import (
 	"parley/signaling/auth"
 )
 
+// idleQueueCap is the largest send queue a session keeps once it has
+// drained; a queue that grew for a burst is dropped.
+const idleQueueCap = 8
+
 // Session is one device's WebSocket.
+//
+// An idle session costs one goroutine, its reader, parked in the runtime's
+// poller without a read buffer. A writer goroutine runs only while frames
+// are queued, and writes every frame queued by then with one system call.
 type Session struct {
-	hub      *Hub
-	conn     *websocket.Conn
+	hub  *Hub
+	conn *websocket.Conn
+	out  *socketWriter
+	in   *socketReader // nil when the connection is not a plain socket
+	br   *bufio.Reader // what coder/websocket reads through
+	// brMu is held across the close handshake, in which coder/websocket
+	// reads br on the closing goroutine, and by the reader while it asks
+	// br whether bytes are buffered.
+	brMu     sync.Mutex
 	memberID string
-	send     chan []byte
 
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	mu        sync.Mutex
-	expiry    *time.Timer
+	mu      sync.Mutex
+	queue   [][]byte // frames not yet taken by the writer
+	spare   [][]byte // the previous batch, reused as the next queue
+	pending int      // frames queued or being written
+	writing bool     // a writer goroutine is running
+	ended   bool     // the session's context ended: nothing more is sent
+	expiry  *time.Timer
+	ping    *time.Timer
+
 	closeOnce sync.Once
-	pinging   atomic.Bool
 }
 
-func newSession(h *Hub, conn *websocket.Conn, claims auth.Claims) *Session {
+func newSession(h *Hub, conn *websocket.Conn, hw *hijackResponse, claims auth.Claims) *Session {
 	s := &Session{
 		hub:      h,
 		conn:     conn,
+		out:      hw.out,
+		in:       hw.in,
+		br:       hw.br,
 		memberID: claims.MemberID,
-		send:     make(chan []byte, h.cfg.SendQueue),
 	}
 	// The session outlives the HTTP handler's request context only in
 	// name: run returns when the socket ends, and Close cancels this.
@@ -51,20 +74,37 @@ func (s *Session) MemberID() string { return s.memberID }
 // should stop with it.
 func (s *Session) Context() context.Context { return s.ctx }
 
-// run serves the session until it ends: the calling goroutine reads, a
-// second one writes.
+// run serves the session on the calling goroutine until it ends.
 func (s *Session) run() {
+	// Reads and writes use no context of their own (a context per call
+	// costs a timer registration per frame); the session's ending closes
+	// the socket instead, which ends a blocked read or write.
+	stop := context.AfterFunc(s.ctx, func() {
+		s.mu.Lock()
+		s.ended = true
+		s.mu.Unlock()
+		_ = s.conn.CloseNow()
+	})
+	defer stop()
 	defer s.cancel()
-	defer s.stopExpiry()
-	go s.writeLoop()
+	defer s.stopTimers()
+	s.mu.Lock()
+	s.ping = time.AfterFunc(s.hub.cfg.PingInterval, s.keepalive)
+	s.mu.Unlock()
 	s.readLoop()
 }
 
 func (s *Session) readLoop() {
 	for {
-		typ, frame, err := s.conn.Read(s.ctx)
+		if s.in != nil && s.buffered() == 0 {
+			if err := s.in.wait(); err != nil {
+				s.cancel()
+				return
+			}
+		}
+		typ, frame, err := s.conn.Read(context.Background())
 		if err != nil {
-			if st := websocket.CloseStatus(err); st == -1 && !errors.Is(err, context.Canceled) {
+			if st := websocket.CloseStatus(err); st == -1 && s.ctx.Err() == nil && !errors.Is(err, context.Canceled) {
 				s.hub.log.Debug("ws: read ended", "member", s.memberID, "err", err)
 			}
 			s.cancel()
@@ -88,39 +128,31 @@ func (s *Session) readLoop() {
 	}
 }
 
-func (s *Session) writeLoop() {
-	ping := time.NewTicker(s.hub.cfg.PingInterval)
-	defer ping.Stop()
-	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case frame := <-s.send:
-			ctx, cancel := context.WithTimeout(s.ctx, writeTimeout)
-			err := s.conn.Write(ctx, websocket.MessageText, frame)
-			cancel()
-			if err != nil {
-				s.cancel()
-				return
-			}
-		case <-ping.C:
-			// Ping waits for the pong; waiting here would stop the queue
-			// from draining on a slow link, so it runs beside the writer,
-			// one at a time.
-			if s.pinging.CompareAndSwap(false, true) {
-				go s.ping()
-			}
-		}
-	}
+// buffered is how many bytes coder/websocket's reader holds.
+func (s *Session) buffered() int {
+	s.brMu.Lock()
+	defer s.brMu.Unlock()
+	return s.br.Buffered()
 }
 
-func (s *Session) ping() {
-	defer s.pinging.Store(false)
+// keepalive pings the client and waits for the pong, on a goroutine of its
+// own so a slow link cannot hold up the queue; the next ping is armed
+// once this one is answered. A missed pong closes the socket.
+func (s *Session) keepalive() {
 	ctx, cancel := context.WithTimeout(s.ctx, s.hub.cfg.PingInterval)
-	defer cancel()
-	if err := s.conn.Ping(ctx); err != nil && s.ctx.Err() == nil {
-		s.hub.log.Debug("ws: ping failed", "member", s.memberID, "err", err)
-		s.Close(websocket.StatusPolicyViolation, "no pong")
+	err := s.conn.Ping(ctx)
+	cancel()
+	if err != nil {
+		if s.ctx.Err() == nil {
+			s.hub.log.Debug("ws: ping failed", "member", s.memberID, "err", err)
+			s.Close(websocket.StatusPolicyViolation, "no pong")
+		}
+		return
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if !s.ended && s.ping != nil {
+		s.ping.Reset(s.hub.cfg.PingInterval)
 	}
 }
 
@@ -128,12 +160,64 @@ func (s *Session) ping() {
 // the client is too slow: the session is closed with CloseTooSlow and Send
 // reports false. The client resyncs from its cursors when it reconnects.
 func (s *Session) Send(frame []byte) bool {
-	select {
-	case s.send <- frame:
-		return true
-	default:
+	s.mu.Lock()
+	if s.ended {
+		s.mu.Unlock()
+		return false
+	}
+	if s.pending >= s.hub.cfg.SendQueue {
+		s.mu.Unlock()
 		s.Close(CloseTooSlow, "send queue overflow; reconnect and resync")
 		return false
+	}
+	s.queue = append(s.queue, frame)
+	s.pending++
+	start := !s.writing
+	s.writing = true
+	s.mu.Unlock()
+	if start {
+		go s.writeQueued()
+	}
+	return true
+}
+
+// writeQueued writes queued frames until the queue is empty, then ends.
+func (s *Session) writeQueued() {
+	// Let the goroutines that are ready to run go first: frames produced
+	// together (a send's ack and its own echo, one delivery fanned out
+	// to a member's conversations) then leave in one system call. An
+	// idle server has no one else ready, and this returns at once.
+	runtime.Gosched()
+	for {
+		s.mu.Lock()
+		batch := s.queue
+		if len(batch) == 0 || s.ended {
+			s.writing = false
+			if cap(s.queue) > idleQueueCap {
+				s.queue = nil
+			}
+			if cap(s.spare) > idleQueueCap {
+				s.spare = nil
+			}
+			s.mu.Unlock()
+			return
+		}
+		s.queue, s.spare = s.spare[:0], nil
+		s.mu.Unlock()
+
+		err := s.out.writeMessages(batch)
+		clear(batch) // the frames may be large; do not keep them alive
+		s.mu.Lock()
+		s.pending -= len(batch)
+		s.spare = batch[:0]
+		s.mu.Unlock()
+		if err != nil {
+			if s.ctx.Err() == nil {
+				s.hub.log.Debug("ws: write failed", "member", s.memberID, "err", err)
+			}
+			s.cancel() // closes the socket; writing stays set, so no writer starts again
+			return
+		}
 	}
 }
 
@@ -164,7 +248,10 @@ func (s *Session) sendError(id, code, message string) {
 func (s *Session) Close(code websocket.StatusCode, reason string) {
 	s.closeOnce.Do(func() {
 		go func() {
+			s.out.closeMessages() // waits for a batch being written
+			s.brMu.Lock()
 			_ = s.conn.Close(code, reason)
+			s.brMu.Unlock()
 			s.cancel()
 		}()
 	})
@@ -178,8 +265,12 @@ func (s *Session) extend(exp time.Time) {
 	}
 }
 
-func (s *Session) stopExpiry() {
+func (s *Session) stopTimers() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	s.ended = true
 	s.expiry.Stop()
+	if s.ping != nil {
+		s.ping.Stop()
+	}
 }
