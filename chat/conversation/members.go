@@ -15,8 +15,11 @@ import (
 // disagree, and a Stage* that runs again (msglog may rebuild its batch)
 // makes the same decision with the new seq.
 
-// stageConv writes the conversation record.
-func stageConv(b *storage.Batch, c Conversation) error {
+// stageConv writes the conversation record. Every Stage* writes it, so
+// this is where the conversation's cached permission records are marked
+// stale.
+func (s *Store) stageConv(b *storage.Batch, c Conversation) error {
+	s.changed(c.ID)
 	return b.SetJSON(convKey(c.ID), c)
 }
 
@@ -67,7 +70,7 @@ func (s *Store) StageCreateDirect(b *storage.Batch, a, bID string, seq uint64, n
 	}
 	t := now.UTC()
 	c := Conversation{ID: id, Kind: KindDirect, MemberCount: 2, CreatedAt: t, UpdatedAt: t}
-	if err := stageConv(b, c); err != nil {
+	if err := s.stageConv(b, c); err != nil {
 		return Conversation{}, err
 	}
 	for _, m := range []string{a, bID} {
@@ -140,7 +143,7 @@ func (s *Store) StageCreateGroup(b *storage.Batch, c Conversation, ownerID strin
 	}
 	t := now.UTC()
 	c.CreatedAt, c.UpdatedAt = t, t
-	if err := stageConv(b, c); err != nil {
+	if err := s.stageConv(b, c); err != nil {
 		return Conversation{}, err
 	}
 	if err := stageMember(b, c.ID, Membership{MemberID: ownerID, Role: RoleOwner, JoinedSeq: seq, JoinedAt: t}); err != nil {
@@ -210,7 +213,7 @@ func (s *Store) StageAddMembers(b *storage.Batch, convID string, memberIDs []str
 	}
 	c.MemberCount += len(toAdd)
 	c.UpdatedAt = t
-	return stageConv(b, c)
+	return s.stageConv(b, c)
 }
 
 // planRemoveMember returns the group memberID may be removed from.
@@ -253,5 +256,5 @@ func (s *Store) StageRemoveMember(b *storage.Batch, convID, memberID string, now
 	b.Delete(cursorKey(convID, memberID))
 	c.MemberCount--
 	c.UpdatedAt = now.UTC()
-	return stageConv(b, c)
+	return s.stageConv(b, c)
 }

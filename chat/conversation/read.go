@@ -22,6 +22,9 @@ func (s *Store) Membership(convID, memberID string) (Membership, error) {
 	if err := checkID("member id", memberID); err != nil {
 		return Membership{}, err
 	}
+	if e, err := s.cachedAccess(convID, memberID); err == nil {
+		return e.member, nil
+	}
 	m, err := s.loadMember(convID, memberID)
 	if err == nil {
 		return m, nil
@@ -132,17 +135,18 @@ func (s *Store) access(convID, memberID string) (Conversation, Membership, error
 // the group is muted for all (the owner and admins are exempt from
 // mute-all, not from their own mute).
 func (s *Store) CanSend(convID, memberID string) error {
-	c, m, err := s.access(convID, memberID)
+	e, err := s.cachedAccess(convID, memberID)
 	if err != nil {
 		return err
 	}
-	if c.Dissolved {
+	m := e.member
+	if e.dissolved {
 		return fmt.Errorf("conversation %s: %w", convID, ErrDissolved)
 	}
 	if m.Muted {
 		return fmt.Errorf("%w: %s is muted in %s", ErrForbidden, memberID, convID)
 	}
-	if c.MuteAll && m.Role != RoleOwner && m.Role != RoleAdmin {
+	if e.muteAll && m.Role != RoleOwner && m.Role != RoleAdmin {
 		return fmt.Errorf("%w: %s is muted for all members", ErrForbidden, convID)
 	}
 	return nil

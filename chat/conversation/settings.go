@@ -60,7 +60,7 @@ func (s *Store) StageUpdate(b *storage.Batch, convID string, p Patch, now time.T
 		return c, err
 	}
 	c.UpdatedAt = now.UTC()
-	if err := stageConv(b, c); err != nil {
+	if err := s.stageConv(b, c); err != nil {
 		return Conversation{}, err
 	}
 	return c, nil
@@ -115,7 +115,7 @@ func (s *Store) StageSetRole(b *storage.Batch, convID, memberID string, r Role, 
 	if err != nil || !changed {
 		return err
 	}
-	return stageMembership(b, c, m, now)
+	return s.stageMembership(b, c, m, now)
 }
 
 // planTransferOwner returns the group with newOwner as owner and the two
@@ -161,7 +161,7 @@ func (s *Store) StageTransferOwner(b *storage.Batch, convID, newOwner string, no
 		return err
 	}
 	c.UpdatedAt = now.UTC()
-	return stageConv(b, c)
+	return s.stageConv(b, c)
 }
 
 // planSetMuted returns the group and memberID's membership muted or not.
@@ -192,17 +192,17 @@ func (s *Store) StageSetMuted(b *storage.Batch, convID, memberID string, muted b
 	if err != nil || !changed {
 		return err
 	}
-	return stageMembership(b, c, m, now)
+	return s.stageMembership(b, c, m, now)
 }
 
 // stageMembership adds to b one changed membership of c and c's new
 // update time.
-func stageMembership(b *storage.Batch, c Conversation, m Membership, now time.Time) error {
+func (s *Store) stageMembership(b *storage.Batch, c Conversation, m Membership, now time.Time) error {
 	if err := b.SetJSON(memberKey(c.ID, m.MemberID), m); err != nil {
 		return err
 	}
 	c.UpdatedAt = now.UTC()
-	return stageConv(b, c)
+	return s.stageConv(b, c)
 }
 
 // CheckDissolve validates dissolving the group convID: ErrDissolved if it
@@ -223,5 +223,5 @@ func (s *Store) StageDissolve(b *storage.Batch, convID string, now time.Time) er
 	}
 	c.Dissolved = true
 	c.UpdatedAt = now.UTC()
-	return stageConv(b, c)
+	return s.stageConv(b, c)
 }

@@ -44,6 +44,9 @@ type Store struct {
 	// cursorLocks serialize read-modify-write of one member's cursors, so
 	// concurrent acks from several devices stay monotonic.
 	cursorLocks [lockStripes]sync.Mutex
+	// accessCache caches permission records per conversation stripe; see
+	// access.go.
+	accessCache [lockStripes]accessStripe
 }
 
 // New returns the store kept in db.
@@ -91,9 +94,13 @@ func NewGroupID() string {
 // the same stripe wait. So a goroutine holding Lock must not advance
 // cursors, nor take a second Lock: either may deadlock.
 func (s *Store) Lock(convID string) (unlock func()) {
-	mu := &s.convLocks[stripe(convID, "")]
-	mu.Lock()
-	return mu.Unlock
+	i := stripe(convID, "")
+	s.convLocks[i].Lock()
+	s.accessCache[i].gen.Add(1) // odd: cached records of the stripe are not trusted
+	return func() {
+		s.accessCache[i].gen.Add(1) // even again, and every earlier entry stale
+		s.convLocks[i].Unlock()
+	}
 }
 
 // stripe hashes a (and b, if set) with FNV-1a into a lock stripe.

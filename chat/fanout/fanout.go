@@ -2,7 +2,9 @@ package fanout
 
 import (
 	"fmt"
+	"hash/maphash"
 	"log/slog"
+	"runtime"
 	"sync"
 
 	"github.com/nats-io/nats.go"
@@ -23,16 +25,38 @@ type Memberships interface {
 	ListForMember(memberID string) ([]string, error)
 }
 
+// DispatchQueue is how many bus messages one dispatcher may have waiting.
+// Past it NATS drops messages for that dispatcher (a slow consumer); a
+// dispatcher only hands frames to session queues, which never block, so
+// it falls that far behind only when the node is starved of CPU, and
+// clients then fill the gap from the log.
+const DispatchQueue = 1 << 15
+
 // Fanout is one node's side of chat delivery.
+//
+// Bus messages reach it through channel subscriptions drained by a fixed
+// set of dispatcher goroutines, one per core, not through nats.go's
+// callback subscriptions, which park a goroutine per subscription: with
+// one inbox per online member that was a goroutine per idle socket. Each
+// subscription feeds one dispatcher, so its messages keep their order.
 type Fanout struct {
 	nc      *nats.Conn
 	deliver Deliverer
 	members Memberships
 	log     *slog.Logger
+	seed    maphash.Seed
+	queues  []chan *nats.Msg // one per dispatcher
 
 	mu     sync.Mutex
 	online map[string]*localMember       // member id → its local state
 	convs  map[string]*localConversation // conversation id → local members
+	routes map[*nats.Subscription]route  // where a subscription's messages go
+}
+
+// route is the target of one subscription: a member's inbox, or a
+// conversation.
+type route struct {
+	member, conv string
 }
 
 type localMember struct {
@@ -46,15 +70,78 @@ type localConversation struct {
 	members map[string]struct{}
 }
 
-// New creates a node's fanout over the bus connection nc.
+// New creates a node's fanout over the bus connection nc. Its dispatchers
+// stop when nc is closed.
 func New(nc *nats.Conn, d Deliverer, m Memberships, logger *slog.Logger) *Fanout {
-	return &Fanout{
+	f := &Fanout{
 		nc:      nc,
 		deliver: d,
 		members: m,
 		log:     logger,
+		seed:    maphash.MakeSeed(),
+		queues:  make([]chan *nats.Msg, runtime.GOMAXPROCS(0)),
 		online:  map[string]*localMember{},
 		convs:   map[string]*localConversation{},
+		routes:  map[*nats.Subscription]route{},
+	}
+	closed := nc.StatusChanged(nats.CLOSED)
+	for i := range f.queues {
+		f.queues[i] = make(chan *nats.Msg, DispatchQueue)
+		go f.dispatchLoop(f.queues[i], closed)
+	}
+	return f
+}
+
+// dispatchLoop delivers the messages of one queue until the bus
+// connection closes.
+func (f *Fanout) dispatchLoop(q chan *nats.Msg, closed chan nats.Status) {
+	if f.nc.IsClosed() {
+		return
+	}
+	for {
+		select {
+		case msg := <-q:
+			f.route(msg)
+		case <-closed:
+			// Every dispatcher shares the one listener: pass it on.
+			select {
+			case closed <- nats.CLOSED:
+			default:
+			}
+			return
+		}
+	}
+}
+
+// subscribeLocked subscribes to subject for rt, on the dispatcher the
+// subject hashes to.
+func (f *Fanout) subscribeLocked(subject string, rt route) (*nats.Subscription, error) {
+	q := f.queues[maphash.String(f.seed, subject)%uint64(len(f.queues))]
+	sub, err := f.nc.ChanSubscribe(subject, q)
+	if err != nil {
+		return nil, err
+	}
+	f.routes[sub] = rt
+	return sub, nil
+}
+
+// unsubscribeLocked ends sub; messages of it still queued are dropped.
+func (f *Fanout) unsubscribeLocked(sub *nats.Subscription) {
+	delete(f.routes, sub)
+	_ = sub.Unsubscribe()
+}
+
+// route hands one bus message to the local sessions it is for.
+func (f *Fanout) route(msg *nats.Msg) {
+	f.mu.Lock()
+	rt, ok := f.routes[msg.Sub]
+	f.mu.Unlock()
+	switch {
+	case !ok: // unsubscribed since
+	case rt.member != "":
+		f.deliver.DeliverToMember(rt.member, msg.Data)
+	default:
+		f.dispatch(rt.conv, msg.Data)
 	}
 }
 
@@ -73,9 +160,7 @@ func (f *Fanout) SessionOpened(memberID string) error {
 	// Register the member before reading its conversations, so a Joined
 	// that lands meanwhile is applied rather than lost.
 	lm := &localMember{sessions: 1, convs: map[string]struct{}{}}
-	inbox, err := f.nc.Subscribe(bus.InboxSubject(memberID), func(msg *nats.Msg) {
-		f.deliver.DeliverToMember(memberID, msg.Data)
-	})
+	inbox, err := f.subscribeLocked(bus.InboxSubject(memberID), route{member: memberID})
 	if err != nil {
 		f.mu.Unlock()
 		return fmt.Errorf("subscribe to inbox of %s: %w", memberID, err)
@@ -126,7 +211,7 @@ func (f *Fanout) SessionClosed(memberID string) {
 	for c := range lm.convs {
 		f.removeLocked(memberID, lm, c)
 	}
-	_ = lm.inbox.Unsubscribe()
+	f.unsubscribeLocked(lm.inbox)
 	delete(f.online, memberID)
 }
 
@@ -159,9 +244,7 @@ func (f *Fanout) addLocked(memberID string, lm *localMember, convID string) erro
 	lc := f.convs[convID]
 	if lc == nil {
 		lc = &localConversation{members: map[string]struct{}{}}
-		sub, err := f.nc.Subscribe(bus.ConversationSubject(convID), func(msg *nats.Msg) {
-			f.dispatch(convID, msg.Data)
-		})
+		sub, err := f.subscribeLocked(bus.ConversationSubject(convID), route{conv: convID})
 		if err != nil {
 			return fmt.Errorf("subscribe to conversation %s: %w", convID, err)
 		}
@@ -181,7 +264,7 @@ func (f *Fanout) removeLocked(memberID string, lm *localMember, convID string) {
 	}
 	delete(lc.members, memberID)
 	if len(lc.members) == 0 {
-		_ = lc.sub.Unsubscribe()
+		f.unsubscribeLocked(lc.sub)
 		delete(f.convs, convID)
 	}
 }
