@@ -65,6 +65,11 @@ type Config struct {
 	// conversation, before the load starts, and measures the server's
 	// resident memory per connection. They stay open during the load.
 	Idle int
+	// Slow, when set, runs the step twice: as usual, then with this many
+	// more connections that never read, opened as extra devices of the
+	// first members; the report compares the others' p99 (see
+	// SlowImpact). At most Conns.
+	Slow int
 	// Sweep, when set, runs one open-loop step per rate, in the order
 	// given, each for Duration, instead of one step at Rate.
 	Sweep []float64
@@ -120,6 +125,10 @@ func (c *Config) Validate() error {
 		return bad("--size must be %d to %d bytes", MinTextBytes, MaxTextBytes)
 	case len(c.Sweep) > 0 && c.Conns == 0:
 		return bad("--sweep needs --conns")
+	case c.Slow < 0 || c.Slow > c.Conns:
+		return bad("--slow must be 0 to --conns (%d): slow connections are extra devices of the members that send", c.Conns)
+	case c.Slow > 0 && len(c.Sweep) > 0:
+		return bad("--slow and --sweep do not go together")
 	}
 	for _, r := range c.Sweep {
 		if !(r > 0) {

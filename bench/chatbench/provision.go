@@ -271,6 +271,11 @@ func (r *runner) closeAll() []string {
 		all[i].Close(websocket.StatusNormalClosure, "bench done")
 		return nil
 	})
+	for _, ws := range r.slow {
+		if ws != nil {
+			ws.CloseNow() // a socket that never read cannot finish a close handshake
+		}
+	}
 	return problems
 }
 

@@ -52,6 +52,9 @@ type Result struct {
 type ServerUsage struct {
 	CPUSeconds float64 `json:"cpu_seconds"` // used during the step
 	RSSBytes   int64   `json:"rss_bytes"`   // resident memory at the end of the step
+	// RSSPeakBytes is the highest resident memory sampled during the
+	// step, once a second, and at its end.
+	RSSPeakBytes int64 `json:"rss_peak_bytes"`
 }
 
 // ClientUsage is the generator's own process during the step.
@@ -73,10 +76,12 @@ type Report struct {
 	// reuses memory it freed before touching new pages, so on a server
 	// that has run for a while this reads low; ServerGoPerConnBytes, the
 	// growth of Go heap and stacks in use, does not have that bias.
-	ServerRSSPerConnBytes *int64   `json:"server_rss_per_conn_bytes,omitempty"`
-	ServerGoPerConnBytes  *int64   `json:"server_go_inuse_per_conn_bytes,omitempty"`
-	ErrorSamples          []string `json:"error_samples,omitempty"`
-	Warnings              []string `json:"warnings,omitempty"`
+	ServerRSSPerConnBytes *int64 `json:"server_rss_per_conn_bytes,omitempty"`
+	ServerGoPerConnBytes  *int64 `json:"server_go_inuse_per_conn_bytes,omitempty"`
+	// Slow compares the two steps of a run with --slow.
+	Slow         *SlowImpact `json:"slow_consumers,omitempty"`
+	ErrorSamples []string    `json:"error_samples,omitempty"`
+	Warnings     []string    `json:"warnings,omitempty"`
 	// Problems are failures outside the steps' counters: an idle socket
 	// the server closed, a failed cleanup, an interrupt.
 	Problems []string `json:"problems,omitempty"`
@@ -99,6 +104,9 @@ func (rep *Report) Failures() []string {
 		if len(rep.Steps) > 1 {
 			at = fmt.Sprintf("step %d (%.0f/s): ", i+1, s.OfferedRate)
 		}
+		if rep.Slow != nil && i == 1 {
+			at = "step 2 (with slow connections): "
+		}
 		if s.Errors > 0 {
 			out = append(out, fmt.Sprintf("%s%d errors", at, s.Errors))
 		}
@@ -112,6 +120,10 @@ func (rep *Report) Failures() []string {
 			out = append(out, fmt.Sprintf("%s%d deliveries out of order", at, s.OutOfOrder))
 		}
 	}
+	if sl := rep.Slow; sl != nil && (sl.AckP99Ratio > MaxSlowImpact || sl.E2EP99Ratio > MaxSlowImpact) {
+		out = append(out, fmt.Sprintf("%d slow connections raised the others' p99 by more than %gx (ack %.2fx, end to end %.2fx)",
+			sl.SlowConns, MaxSlowImpact, sl.AckP99Ratio, sl.E2EP99Ratio))
+	}
 	return append(out, rep.Problems...)
 }
 
@@ -120,7 +132,7 @@ func (rep *Report) Failures() []string {
 // "failures", the list Failures returns (absent when the run passed).
 func (rep *Report) JSONValue() any {
 	failures := rep.Failures()
-	if len(rep.cfg.Sweep) > 0 {
+	if len(rep.Steps) > 1 {
 		return struct {
 			*Report
 			Steps    []Result `json:"steps"`
@@ -249,6 +261,13 @@ func (rep *Report) WriteSummary(w io.Writer) {
 			fmt.Fprintf(w, "  %d sends were refused with rate_limited: the server's per-member send limit "+
 				"(chat.send_per_second, chat.send_burst) is below the offered load; raise it on the server, or use more --conns\n", s.RateLimited)
 		}
+	}
+	if sl := rep.Slow; sl != nil {
+		fmt.Fprintf(w, "\nslow consumers: step 2 added %d connections that never read; the server closed %d of them (%d with a 4008 frame)\n",
+			sl.SlowConns, sl.ClosedByServer, sl.TooSlow4008)
+		fmt.Fprintf(w, "  the others' p99 with them over without: ack %.2fx, end to end %.2fx (at most %gx passes)\n",
+			sl.AckP99Ratio, sl.E2EP99Ratio, MaxSlowImpact)
+		fmt.Fprintf(w, "  server RSS peak: %s without, %s with\n", bytesIEC(sl.RSSPeakWithoutBytes), bytesIEC(sl.RSSPeakWithBytes))
 	}
 	if rep.ChartFile != "" {
 		fmt.Fprintf(w, "\nsweep written to %s and %s\n", rep.JSONFile, rep.ChartFile)

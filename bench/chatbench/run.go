@@ -69,6 +69,7 @@ type runner struct {
 	idleMu   sync.Mutex
 	idle     []*websocket.Conn
 	idleDone []context.Context // done when the idle connection ended
+	slow     []*websocket.Conn // never read; see slow.go
 
 	stats   counters
 	ack     *latency.Recorder
@@ -148,9 +149,9 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	limit, err := host.RaiseOpenFiles()
 	if err == nil {
 		rep.OpenFilesLimit = limit
-		if need := uint64(cfg.Conns + cfg.Idle + fdReserve); need > limit {
+		if need := uint64(cfg.Conns + cfg.Idle + cfg.Slow + fdReserve); need > limit {
 			return nil, fmt.Errorf("%w: %d connections need about %d open files, and the limit (RLIMIT_NOFILE, hard) is %d",
-				ErrConfig, cfg.Conns+cfg.Idle, need, limit)
+				ErrConfig, cfg.Conns+cfg.Idle+cfg.Slow, need, limit)
 		}
 	}
 	r := &runner{
@@ -209,6 +210,13 @@ func (r *runner) execute(ctx context.Context, rep *Report) error {
 		}
 		rep.Steps = append(rep.Steps, r.runStep(ctx, rate))
 	}
+	if r.cfg.Slow > 0 && ctx.Err() == nil {
+		if err := r.openSlow(ctx); err != nil {
+			return err
+		}
+		rep.Steps = append(rep.Steps, r.runStep(ctx, r.cfg.Rate))
+		r.compareSlow(rep)
+	}
 	return nil
 }
 
@@ -227,6 +235,7 @@ func (r *runner) runStep(ctx context.Context, rate float64) Result {
 	srv0, srvErr0 := r.api.ServerProcess(ctx)
 	cpu0, _ := host.CPUTime()
 	start := r.clock()
+	stopRSS := r.sampleRSS(ctx)
 
 	stepCtx, cancel := context.WithTimeout(ctx, r.cfg.Duration)
 	defer cancel()
@@ -257,6 +266,7 @@ func (r *runner) runStep(ctx context.Context, rate float64) Result {
 	}
 	r.waitDeliveries(before)
 	stopProgress()
+	rssPeak := stopRSS()
 	end := r.clock()
 	cpu1, cpuErr := host.CPUTime()
 	srv1, srvErr1 := r.api.ServerProcess(context.WithoutCancel(ctx))
@@ -293,7 +303,7 @@ func (r *runner) runStep(ctx context.Context, rate float64) Result {
 	res.SendRate = perSecond(s.acked, ackEnd-start)
 	res.DeliveryRate = perSecond(s.delivered, deliveryEnd-start)
 	if srvErr0 == nil && srvErr1 == nil {
-		res.Server = ServerUsage{CPUSeconds: srv1.CPUSeconds - srv0.CPUSeconds, RSSBytes: srv1.RSSBytes}
+		res.Server = ServerUsage{CPUSeconds: srv1.CPUSeconds - srv0.CPUSeconds, RSSBytes: srv1.RSSBytes, RSSPeakBytes: max(rssPeak, srv1.RSSBytes)}
 	} else {
 		r.warn("server usage unknown: %v", errors.Join(srvErr0, srvErr1))
 	}

@@ -37,6 +37,12 @@ type Dialer struct {
 	client   *http.Client
 	loopback bool
 	next     atomic.Uint32
+	// ReceiveBuffer, when positive, is the socket receive buffer
+	// (SO_RCVBUF) of the connections dialed afterwards, set before they
+	// connect so the advertised window stays that small: a client that
+	// stops reading then fills the server's side within a few frames
+	// rather than after megabytes of kernel buffering.
+	ReceiveBuffer int
 }
 
 // NewDialer returns a dialer for the /ws endpoint of the server at baseURL.
@@ -81,6 +87,9 @@ func (d *Dialer) SpreadsSources() bool { return d.loopback }
 
 func (d *Dialer) dialTCP(ctx context.Context, network, addr string) (net.Conn, error) {
 	nd := net.Dialer{Timeout: dialTimeout, KeepAlive: -1}
+	if d.ReceiveBuffer > 0 {
+		nd.Control = receiveBufferControl(d.ReceiveBuffer)
+	}
 	if d.loopback {
 		n := d.next.Add(1) - 1
 		last := byte(firstLoopbackSource + n%(lastLoopbackSource-firstLoopbackSource+1))

@@ -21,6 +21,10 @@ const (
 	CodeRateLimited = "rate_limited"
 )
 
+// CloseTooSlow is the close code (4008) of a socket the server dropped
+// because its client did not read fast enough (PROTOCOL.md, close codes).
+const CloseTooSlow = 4008
+
 // AppendChatSend appends a chat.send request for a text message to buf and
 // returns the extended buffer. The request id is id in decimal. The
 // conversation id, client message id and text must need no JSON escaping

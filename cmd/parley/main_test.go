@@ -52,7 +52,7 @@ func freePort(t *testing.T) string {
 func startProcess(t *testing.T, dataDir string, env ...string) (addr string, cmd *exec.Cmd, stderr *bytes.Buffer) {
 	t.Helper()
 	addr = freePort(t)
-	cmd = exec.Command(parleyBin, "serve", "--data", dataDir, "--http", addr, "--log-format", "json")
+	cmd = exec.Command(parleyBin, "serve", "--data", dataDir, "--http", addr, "--media-port", "0", "--log-format", "json")
 	cmd.Env = append(os.Environ(), env...)
 	stderr = &bytes.Buffer{}
 	cmd.Stderr = stderr
