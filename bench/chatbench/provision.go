@@ -10,6 +10,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"parley/bench/provision"
 	"parley/bench/wire"
 )
 
@@ -38,49 +39,6 @@ const (
 	// opened before its memory is read.
 	idleSettle = time.Second
 )
-
-// forEach calls fn for 0..n-1 on up to workers goroutines and returns the
-// first error; after an error no new calls start.
-func forEach(ctx context.Context, n, workers int, fn func(ctx context.Context, i int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		mu    sync.Mutex
-		first error
-		next  int
-		wg    sync.WaitGroup
-	)
-	for range min(n, workers) {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				mu.Lock()
-				if first != nil || next >= n || ctx.Err() != nil {
-					mu.Unlock()
-					return
-				}
-				i := next
-				next++
-				mu.Unlock()
-				if err := fn(ctx, i); err != nil {
-					mu.Lock()
-					if first == nil {
-						first = err
-					}
-					mu.Unlock()
-					cancel()
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if first == nil && ctx.Err() != nil {
-		first = ctx.Err()
-	}
-	return first
-}
 
 // adminToken returns a super admin access token, signing in again when
 // the one held is getting old.
@@ -115,7 +73,7 @@ func (r *runner) provision(ctx context.Context) error {
 	all := r.plan.allMembers()
 	r.phase("creating %d members (bench-%s-…)", len(all), r.plan.runID)
 	r.created = make([]bool, len(all))
-	err = forEach(ctx, len(all), restWorkers, func(ctx context.Context, i int) error {
+	err = provision.ForEach(ctx, len(all), restWorkers, func(ctx context.Context, i int) error {
 		err := r.api.CreateMember(ctx, admin, wire.NewMember{
 			ID: all[i], Name: "bench " + all[i], Departments: []string{wire.RootDepartment},
 		})
@@ -135,7 +93,7 @@ func (r *runner) provision(ctx context.Context) error {
 	ttl := time.Duration(max(1, len(r.cfg.Sweep)))*r.cfg.Duration + tokenMargin
 	r.tokens = make(map[string]string, len(withConn))
 	var mu sync.Mutex
-	err = forEach(ctx, len(withConn), restWorkers, func(ctx context.Context, i int) error {
+	err = provision.ForEach(ctx, len(withConn), restWorkers, func(ctx context.Context, i int) error {
 		tok, err := r.api.MintToken(ctx, key, withConn[i], ttl)
 		if err == nil {
 			mu.Lock()
@@ -152,7 +110,7 @@ func (r *runner) provision(ctx context.Context) error {
 		r.phase("creating %d conversations", len(r.plan.convs))
 	}
 	r.convs = make([]*conversation, len(r.plan.convs))
-	return forEach(ctx, len(r.plan.convs), restWorkers, func(ctx context.Context, i int) error {
+	return provision.ForEach(ctx, len(r.plan.convs), restWorkers, func(ctx context.Context, i int) error {
 		cp := r.plan.convs[i]
 		creator := cp.members[0]
 		var id string
@@ -177,7 +135,7 @@ func (r *runner) measureIdle(ctx context.Context) (rss, goInUse int64, err error
 	r.phase("opening %d idle connections", len(r.plan.idle))
 	r.idle = make([]*websocket.Conn, len(r.plan.idle))
 	r.idleDone = make([]context.Context, len(r.plan.idle))
-	err = forEach(ctx, len(r.plan.idle), dialWorkers, func(ctx context.Context, i int) error {
+	err = provision.ForEach(ctx, len(r.plan.idle), dialWorkers, func(ctx context.Context, i int) error {
 		ws, err := r.dialer.Dial(ctx, r.tokens[r.plan.idle[i]])
 		if err != nil {
 			return fmt.Errorf("idle connection %d: %w", i, err)
@@ -218,7 +176,7 @@ func (r *runner) connect(ctx context.Context) error {
 		}
 	}
 	r.conns = make([]*conn, len(r.plan.active))
-	err := forEach(ctx, len(r.plan.active), dialWorkers, func(ctx context.Context, i int) error {
+	err := provision.ForEach(ctx, len(r.plan.active), dialWorkers, func(ctx context.Context, i int) error {
 		member := r.plan.active[i]
 		ws, err := r.dialer.Dial(ctx, r.tokens[member])
 		if err != nil {
@@ -267,7 +225,7 @@ func (r *runner) closeAll() []string {
 			all = append(all, ws)
 		}
 	}
-	_ = forEach(context.Background(), len(all), closeWorkers, func(_ context.Context, i int) error {
+	_ = provision.ForEach(context.Background(), len(all), closeWorkers, func(_ context.Context, i int) error {
 		all[i].Close(websocket.StatusNormalClosure, "bench done")
 		return nil
 	})
@@ -308,7 +266,7 @@ func (r *runner) cleanup() error {
 		// Every member is tried; the first few failures are reported.
 		var mu sync.Mutex
 		failed := 0
-		_ = forEach(ctx, len(ids), restWorkers, func(ctx context.Context, i int) error {
+		_ = provision.ForEach(ctx, len(ids), restWorkers, func(ctx context.Context, i int) error {
 			if err := r.api.DisableMember(ctx, admin, ids[i]); err != nil {
 				mu.Lock()
 				if failed++; failed <= maxErrorSamples {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"parley/bench/provision"
 	"parley/bench/wire"
 )
 
@@ -62,7 +63,7 @@ func (r *runner) openSlow(ctx context.Context) error {
 		return err
 	}
 	dialer.ReceiveBuffer = slowReceiveBuffer
-	return forEach(ctx, n, dialWorkers, func(ctx context.Context, i int) error {
+	return provision.ForEach(ctx, n, dialWorkers, func(ctx context.Context, i int) error {
 		member := r.plan.active[i%len(r.plan.active)]
 		c, err := dialer.Dial(ctx, r.tokens[member])
 		if err != nil {
@@ -80,7 +81,7 @@ func (r *runner) openSlow(ctx context.Context) error {
 // and those that end with the server's 4008 close frame.
 func (r *runner) slowClosed() (closed, tooSlow int) {
 	var mu sync.Mutex
-	_ = forEach(context.Background(), len(r.slow), closeWorkers, func(_ context.Context, i int) error {
+	_ = provision.ForEach(context.Background(), len(r.slow), closeWorkers, func(_ context.Context, i int) error {
 		ctx, cancel := context.WithTimeout(context.Background(), slowDrainTimeout)
 		defer cancel()
 		for {

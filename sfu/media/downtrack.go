@@ -417,18 +417,8 @@ func (d *DownTrack) forward(e entry) {
 		return
 	}
 	d.setHeader(&d.hdr, &d.pkt, sn, ts)
-	written, err := d.writer.WriteRTP(&d.hdr, d.pkt.Payload)
+	_, err := d.writer.WriteRTP(&d.hdr, d.pkt.Payload)
 	if err != nil {
-		return
-	}
-	if written == 0 {
-		// Pion drops what is written before the subscriber's SRTP keys
-		// exist and says so only by writing nothing. Had forwarding
-		// started here, the subscriber would get delta frames it cannot
-		// decode until its own PLI came back; instead start over, so the
-		// stream begins with a keyframe once the connection is up.
-		d.fwd.pause()
-		d.current.Store(-1)
 		return
 	}
 	d.histMu.Lock()
