@@ -120,6 +120,11 @@ func (rep *Report) fill(c, total rtcpeer.Counts, w usage.Window, r *runner) {
 	}
 	rep.Frames, rep.Keyframes = c.Frames, c.Keyframes
 	rep.CorruptFrames, rep.BeforeKeyframe, rep.UndecodableFrames = total.Corrupt, total.BeforeKeyframe, total.Undecodable
+	if rep.BeforeKeyframe > 0 {
+		// Not a failure: a decoder drops them and asks for a keyframe, as
+		// these viewers do. It costs first-picture time, so say so.
+		rep.Warnings = append(rep.Warnings, fmt.Sprintf("%d video frames arrived before their stream's first keyframe (dropped, as a decoder would; they delay the first picture)", rep.BeforeKeyframe))
+	}
 	rep.JoinMs = r.join.Summary()
 	rep.LatencyMs = r.lat.Summary()
 	rep.Server, rep.Client, rep.BenchBound = w.Server, w.Client, w.BenchBound
@@ -143,9 +148,6 @@ func (rep *Report) Failures() []string {
 		}
 		if rep.CorruptFrames > 0 {
 			out = append(out, fmt.Sprintf("%d frames arrived that match no frame sent", rep.CorruptFrames))
-		}
-		if rep.BeforeKeyframe > 0 {
-			out = append(out, fmt.Sprintf("%d video frames arrived before their stream's first keyframe", rep.BeforeKeyframe))
 		}
 		if rep.LossRatio > rep.cfg.MaxLoss {
 			out = append(out, fmt.Sprintf("lost %.3f %% of packets, more than --max-loss %.3f %%", 100*rep.LossRatio, 100*rep.cfg.MaxLoss))

@@ -126,7 +126,8 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	if err == nil && ctx.Err() != nil {
 		rep.Problems = append(rep.Problems, "interrupted before the end")
 	}
-	rep.Errors, rep.ErrorSamples, rep.Warnings = r.log.Errors(), r.log.Samples(), r.log.Warnings()
+	rep.Errors, rep.ErrorSamples = r.log.Errors(), r.log.Samples()
+	rep.Warnings = append(rep.Warnings, r.log.Warnings()...)
 	return rep, err
 }
 
