@@ -137,6 +137,9 @@ func TestAutoRecordAndStopOnClose(t *testing.T) {
 	if snap := alice.snap; snap.Recording != nil {
 		t.Fatalf("recording before any media: %+v", snap.Recording)
 	}
+	if !alice.snap.RecordingAvailable {
+		t.Fatal("a server with a recording folder says recording is not available")
+	}
 	alice.publish(t, rtc.SourceMicrophone, opusTrack("mic"), audio)
 	ev := alice.ev.recordingEvent(t, rtc.RecordingStarted)
 	if ev.By != "" {

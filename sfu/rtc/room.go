@@ -405,6 +405,8 @@ func (r *Room) snapshotLocked(p *Participant) Snapshot {
 		Settings:      r.rec.Settings,
 		Subscriptions: []string{},
 		ICEServers:    r.mgr.media.transport.ICEServers(),
+
+		RecordingAvailable: r.mgr.media.recordingDir != "",
 	}
 	if s.ICEServers == nil {
 		s.ICEServers = []webrtc.ICEServer{}

@@ -254,4 +254,7 @@ type Snapshot struct {
 	// Recording is the meeting's recording in progress, if any (not sent
 	// to a waiting participant).
 	Recording *RecordingInfo `json:"recording,omitempty"`
+	// RecordingAvailable says this server can record meetings (it has a
+	// recording folder), so a client shows a record control to hosts.
+	RecordingAvailable bool `json:"recording_available"`
 }
