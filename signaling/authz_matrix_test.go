@@ -318,6 +318,10 @@ func matrixRows() []matrixRow {
 			id, _ := f.chatGroup(r)
 			return matrixRequest{path: "/api/v1/conversations/" + id, body: `{"name":"Renamed","mute_all":true}`}
 		}},
+		{route: "GET /api/v1/conversations/{id}/members", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
+			id, _ := f.chatGroup(r)
+			return matrixRequest{path: "/api/v1/conversations/" + id + "/members"}
+		}},
 		{route: "POST /api/v1/conversations/{id}/members", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
 			id, _ := f.chatGroup(r)
 			return matrixRequest{path: "/api/v1/conversations/" + id + "/members", body: fmt.Sprintf(`{"members":[%q]}`, f.target())}

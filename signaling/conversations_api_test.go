@@ -313,6 +313,7 @@ func TestConversationsRESTNonMember(t *testing.T) {
 			{"POST", p + "/messages", textMessage("d1", "let me in")},
 			{"GET", p + fmt.Sprintf("/messages/%d/receipts", seq), nil},
 			{"PUT", p + "/read", map[string]uint64{"seq": seq}},
+			{"GET", p + "/members", nil},
 			{"POST", p + "/members", map[string]any{"members": []string{"dave"}}},
 			{"DELETE", p + "/members/dave", nil},
 			{"DELETE", p + "/members/bob", nil},
@@ -321,6 +322,18 @@ func TestConversationsRESTNonMember(t *testing.T) {
 		} {
 			c.refused(http.StatusNotFound, "not_member", "dave", req.method, req.path, req.body)
 		}
+	}
+	// A member lists the group: owner and plain member, with roles.
+	var members struct {
+		Members []conversation.Membership `json:"members"`
+	}
+	c.must(http.StatusOK, "bob", "GET", "/conversations/"+g.Conversation.ID+"/members", nil, &members)
+	roles := map[string]conversation.Role{}
+	for _, m := range members.Members {
+		roles[m.MemberID] = m.Role
+	}
+	if len(roles) != 2 || roles["alice"] != conversation.RoleOwner || roles["bob"] != conversation.RoleMember {
+		t.Fatalf("members = %+v, want alice owner and bob member", members.Members)
 	}
 	var list struct {
 		Conversations []messaging.Summary `json:"conversations"`

@@ -420,3 +420,17 @@ func dedupe(ids []string) []string {
 	}
 	return out
 }
+
+// Members lists a conversation's members with their roles and mutes, for
+// a caller who belongs to it: a member who joined late learns the group
+// from this, not from system entries it never saw.
+func (s *Service) Members(convID, actor string) ([]conversation.Membership, error) {
+	if _, err := s.member(convID, actor); err != nil {
+		return nil, err
+	}
+	members, err := s.convs.Members(convID)
+	if err != nil {
+		return nil, fmt.Errorf("list members of %s: %w", convID, err)
+	}
+	return members, nil
+}

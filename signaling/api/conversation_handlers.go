@@ -84,6 +84,15 @@ func (a *API) updateConversation(w http.ResponseWriter, r *http.Request, p *Prin
 	return nil
 }
 
+func (a *API) listConversationMembers(w http.ResponseWriter, r *http.Request, p *Principal, _ []byte) error {
+	members, err := a.chat.Members(r.PathValue("id"), p.Member.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"members": members})
+	return nil
+}
+
 type addMembersRequest struct {
 	Members []string `json:"members"`
 }

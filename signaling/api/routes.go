@@ -60,6 +60,7 @@ func (a *API) routeTable() []Route {
 		{Method: "POST", Path: p + "/conversations/direct", Policy: Policy{Access: Signed}, Summary: "open the caller's direct conversation with a member", handle: a.createDirect},
 		{Method: "GET", Path: p + "/conversations/{id}", Policy: Policy{Access: Signed}, Summary: "one conversation as the caller sees it", handle: a.getConversation},
 		{Method: "PATCH", Path: p + "/conversations/{id}", Policy: Policy{Access: Signed}, Summary: "change a group's settings", handle: a.updateConversation},
+		{Method: "GET", Path: p + "/conversations/{id}/members", Policy: Policy{Access: Signed}, Summary: "a conversation's members, roles and mutes", handle: a.listConversationMembers},
 		{Method: "POST", Path: p + "/conversations/{id}/members", Policy: Policy{Access: Signed}, Summary: "add members to a group", handle: a.addConversationMembers},
 		{Method: "DELETE", Path: p + "/conversations/{id}/members/{member}", Policy: Policy{Access: Signed}, Summary: "leave a group, or remove a member from it", handle: a.removeConversationMember},
 		{Method: "PUT", Path: p + "/conversations/{id}/members/{member}/role", Policy: Policy{Access: Signed}, Summary: "make a group member an admin or a plain member", handle: a.setConversationRole},

@@ -140,7 +140,12 @@ export class MeetingRoom {
     this.grid = new Grid(this.stage, this.mc);
     this.panel = new Panel(body, this.mc);
     this.panelOpen = window.innerWidth > 900;
-    this.publishLocal().catch((err) => toast(errorText(err), { kind: "error" }));
+    this.publishLocal().catch((err) => {
+      // A meeting that ends (or removes us) while publishing refuses it
+      // with bad_state, possibly just before its own news arrives; the end
+      // screen tells that, so it is not an error to show.
+      if (this.mc.state !== MeetingState.left && err.code !== "bad_state") toast(errorText(err), { kind: "error" });
+    });
     this.renderRoom();
   }
 
