@@ -8,6 +8,7 @@ import (
 	"parley/bench/latency"
 	"parley/bench/recordcheck"
 	"parley/bench/rtcpeer"
+	"parley/bench/runlog"
 	"parley/bench/usage"
 )
 
@@ -209,24 +210,12 @@ func (rep *Report) WriteSummary(w io.Writer) {
 		wall := max(rep.WallSeconds, 1e-9)
 		fmt.Fprintf(w, "  server: %.2f CPU seconds (%.2f cores), %.2f µs per forwarded packet, RSS %.1f MiB at the end\n",
 			rep.Server.CPUSeconds, rep.Server.CPUSeconds/wall, rep.ServerCPUUsPerForwardedPacket, float64(rep.Server.RSSBytes)/(1<<20))
-		fmt.Fprintf(w, "  client: %.2f CPU seconds (%.2f of %d cores)\n", rep.Client.CPUSeconds, rep.Client.CPUSeconds/wall, rep.Client.Cores)
-		if rep.BenchBound {
-			fmt.Fprintln(w, "  the load generator itself was the bottleneck: it used at least 90% of its cores")
-		}
+		usage.WriteClient(w, rep.Client, rep.WallSeconds, rep.BenchBound)
 	}
 	if rep.Recordings != nil {
-		valid := "not checked (no ffprobe)"
-		if rep.RecordingsValid != nil {
-			valid = fmt.Sprintf("%d read by ffprobe", *rep.RecordingsValid)
-		}
-		fmt.Fprintf(w, "  recordings: %d files, %s; %.1fs recorded of %.1fs sent\n", *rep.Recordings, valid, rep.RecordedSeconds, rep.SentSeconds)
+		recordcheck.WriteSummary(w, *rep.Recordings, rep.RecordingsValid, rep.RecordedSeconds, rep.SentSeconds)
 	}
-	for _, s := range rep.Warnings {
-		fmt.Fprintf(w, "  warning: %s\n", s)
-	}
-	for _, s := range rep.ErrorSamples {
-		fmt.Fprintf(w, "  error: %s\n", s)
-	}
+	runlog.WriteNotes(w, rep.Warnings, rep.ErrorSamples)
 	if f := rep.Failures(); len(f) > 0 {
 		fmt.Fprintf(w, "  FAILED: %s\n", strings.Join(f, "; "))
 	} else {
