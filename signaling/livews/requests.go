@@ -230,9 +230,10 @@ func (hs *Handlers) post(ctx context.Context, s *ws.Session, m ws.Message, kind 
 		req.SenderName = hs.senderName(id)
 		ack, err = store(ctx, id.ViewerID, req)
 	}
-	if hs.reply(s, m, "live.ack", ack, err) && !ack.Duplicate {
-		hs.count(req.LiveID, kind, 1)
+	if err == nil && !ack.Duplicate {
+		hs.count(req.LiveID, kind, 1) // before the ack: whoever sees the ack sees the count
 	}
+	hs.reply(s, m, "live.ack", ack, err)
 }
 
 type likeRequest struct {
@@ -255,9 +256,10 @@ func (hs *Handlers) like(ctx context.Context, s *ws.Session, m ws.Message) {
 	if err == nil {
 		err = hs.Rooms.Like(req.LiveID, id.ViewerID, req.Count)
 	}
-	if hs.reply(s, m, "live.liked", req, err) {
+	if err == nil {
 		hs.count(req.LiveID, "like", req.Count)
 	}
+	hs.reply(s, m, "live.liked", req, err)
 }
 
 type voteRequest struct {
@@ -275,9 +277,10 @@ func (hs *Handlers) vote(ctx context.Context, s *ws.Session, m ws.Message) {
 	if err == nil {
 		err = hs.Rooms.Vote(req.LiveID, id.ViewerID, req.PollID, req.Option)
 	}
-	if hs.reply(s, m, "live.voted", req, err) {
+	if err == nil {
 		hs.count(req.LiveID, "vote", 1)
 	}
+	hs.reply(s, m, "live.voted", req, err)
 }
 
 func (hs *Handlers) answer(ctx context.Context, s *ws.Session, m ws.Message) {
