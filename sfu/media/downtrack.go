@@ -52,6 +52,7 @@ type DownTrack struct {
 	q        *queue
 
 	muted    atomic.Bool
+	ready    atomic.Bool  // the subscriber's SRTP keys exist; see becomeReady
 	target   atomic.Int32 // slot wanted, -1 for none
 	current  atomic.Int32 // slot being forwarded, -1 for none
 	maxLayer atomic.Int32 // quality index
@@ -63,6 +64,10 @@ type DownTrack struct {
 	bound  bool
 	closed bool
 	done   chan struct{}
+
+	// sender is set by AddDownTrack. Its DTLS transport tells when the
+	// subscriber connection can carry media.
+	sender atomic.Pointer[webrtc.RTPSender]
 
 	// Set once in Bind, before the goroutines start.
 	ssrc   uint32
@@ -168,6 +173,7 @@ func AddDownTrack(pc *webrtc.PeerConnection, d *DownTrack) (*webrtc.RTPSender, e
 	if err != nil {
 		return nil, fmt.Errorf("add downtrack %s: %w", d.id, err)
 	}
+	d.sender.Store(sender)
 	var tr *webrtc.RTPTransceiver
 	for _, t := range pc.GetTransceivers() {
 		if t.Sender() == sender {
@@ -221,7 +227,8 @@ func (d *DownTrack) Kind() webrtc.RTPCodecType { return d.r.kind }
 func (d *DownTrack) Receiver() *Receiver { return d.r }
 
 // Bind implements webrtc.TrackLocal. Pion calls it when negotiation has
-// settled the codec; forwarding starts here.
+// settled the codec. Forwarding starts once the connection is up (see
+// becomeReady).
 func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
 	codec, ok := matchCodec(d.r.codec, ctx.CodecParameters())
 	if !ok {
@@ -356,7 +363,9 @@ func (d *DownTrack) retarget() {
 		pick = max(want, 0) // not started yet: wait for the wanted layer
 	}
 	l := order[pick]
-	if old := d.target.Swap(int32(l.slot)); old != int32(l.slot) && int32(l.slot) != d.current.Load() {
+	// Before the connection is up a keyframe would be lost; becomeReady
+	// asks for one then.
+	if old := d.target.Swap(int32(l.slot)); old != int32(l.slot) && int32(l.slot) != d.current.Load() && d.ready.Load() {
 		d.r.requestKeyframe(l)
 	}
 }
@@ -406,6 +415,9 @@ func (d *DownTrack) forward(e entry) {
 		}
 		return
 	}
+	if !d.ready.Load() && !d.becomeReady(e) {
+		return
+	}
 	target := int(d.target.Load())
 	sn, ts, v := d.fwd.forward(e.layer.slot, target, &d.pkt.Header, e.keyframe, time.Now())
 	d.current.Store(int32(d.fwd.cur))
@@ -413,12 +425,21 @@ func (d *DownTrack) forward(e entry) {
 	case verdictDrop:
 		return
 	case verdictNeedKeyframe:
-		d.r.requestKeyframe(e.layer)
+		d.askKeyframe(e.layer)
 		return
 	}
 	d.setHeader(&d.hdr, &d.pkt, sn, ts)
-	_, err := d.writer.WriteRTP(&d.hdr, d.pkt.Payload)
+	written, err := d.writer.WriteRTP(&d.hdr, d.pkt.Payload)
 	if err != nil {
+		return
+	}
+	if written == 0 && d.packets.Load() == 0 {
+		// DTLS reports connected a moment before Pion makes the SRTP
+		// keys, and this packet fell in between: start over on the next
+		// keyframe.
+		d.ready.Store(false)
+		d.fwd.pause()
+		d.current.Store(-1)
 		return
 	}
 	d.histMu.Lock()
@@ -429,6 +450,37 @@ func (d *DownTrack) forward(e entry) {
 	d.packets.Add(1)
 	d.bytes.Add(uint64(n))
 	d.lastSN.Store(uint32(sn))
+}
+
+// becomeReady reports whether the subscriber connection can carry media
+// yet, and on the first yes asks for the keyframe to start on (unless e
+// is one). Pion's sender drops, without an error, every packet written
+// before the DTLS handshake has made the SRTP keys. A stream whose
+// opening keyframe went that way reaches the subscriber as delta frames
+// it cannot decode, until its own keyframe request comes round: a
+// downtrack therefore forwards nothing until the connection is up.
+// Called with writeMu held.
+func (d *DownTrack) becomeReady(e entry) bool {
+	if s := d.sender.Load(); s != nil && s.Transport().State() != webrtc.DTLSTransportStateConnected {
+		return false
+	}
+	d.ready.Store(true)
+	if target := int(d.target.Load()); !(e.keyframe && e.layer.slot == target) {
+		if l := d.r.layerInSlot(target); l != nil {
+			d.askKeyframe(l)
+		}
+	}
+	return true
+}
+
+// askKeyframe asks for a keyframe on l, sooner while the downtrack has
+// sent nothing (see StartKeyframeInterval).
+func (d *DownTrack) askKeyframe(l *layer) {
+	if d.packets.Load() == 0 {
+		d.r.requestStartKeyframe(l)
+		return
+	}
+	d.r.requestKeyframe(l)
 }
 
 // setHeader builds the outgoing header: the subscriber's SSRC and payload

@@ -114,6 +114,20 @@ type subscriber struct {
 // subscribe makes a subscriber connection carrying a downtrack of each
 // receiver, connects a new client to it and waits for every track.
 func (s *testServer) subscribe(cfg mediatest.ClientConfig, receivers ...*Receiver) *subscriber {
+	s.t.Helper()
+	return s.subscribeWith(subscribeConfig{ClientConfig: cfg}, receivers...)
+}
+
+// subscribeConfig shapes a test subscriber.
+type subscribeConfig struct {
+	mediatest.ClientConfig
+	// ClientOffers has the client offer recvonly video sections, one per
+	// receiver, and the server answer; by default the server offers.
+	ClientOffers bool
+}
+
+// subscribeWith is subscribe with the negotiation direction chosen.
+func (s *testServer) subscribeWith(cfg subscribeConfig, receivers ...*Receiver) *subscriber {
 	t := s.t
 	t.Helper()
 	pc, est, err := s.tr.NewSubscriber()
@@ -134,13 +148,31 @@ func (s *testServer) subscribe(cfg mediatest.ClientConfig, receivers ...*Receive
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	offer, err := transport.Offer(ctx, pc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	sub.client = mediatest.NewPeer(t, cfg)
-	if err := transport.AcceptAnswer(pc, sub.client.Answer(offer)); err != nil {
-		t.Fatal(err)
+	sub.client = mediatest.NewPeer(t, cfg.ClientConfig)
+	if cfg.ClientOffers {
+		// As a WHEP player: the client offers to receive, and the
+		// server's answer binds the downtracks before the connection is
+		// up. (When the server offers, Pion binds them after.)
+		for range receivers {
+			_, err := sub.client.PC.AddTransceiverFromKind(webrtc.RTPCodecTypeVideo,
+				webrtc.RTPTransceiverInit{Direction: webrtc.RTPTransceiverDirectionRecvonly})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		answer, err := transport.Answer(ctx, pc, sub.client.Offer())
+		if err != nil {
+			t.Fatal(err)
+		}
+		sub.client.Accept(answer)
+	} else {
+		offer, err := transport.Offer(ctx, pc)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := transport.AcceptAnswer(pc, sub.client.Answer(offer)); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for range receivers {
 		rec := sub.client.NextTrack(10 * time.Second)

@@ -22,7 +22,8 @@ type layer struct {
 	width      atomic.Int32
 	height     atomic.Int32
 	lastPacket atomic.Int64 // unix nanoseconds
-	lastPLI    atomic.Int64
+	lastPLI    atomic.Int64 // unix nanoseconds of the last keyframe request
+	lastKey    atomic.Int64 // unix nanoseconds of the last keyframe's first packet
 	refused    atomic.Bool
 	overTicks  int // ticker goroutine only
 

@@ -25,6 +25,14 @@ const (
 	// KeyframeRequestInterval is the least time between two keyframe
 	// requests (PLI) for one layer, however many subscribers ask.
 	KeyframeRequestInterval = 500 * time.Millisecond
+	// StartKeyframeInterval is the least time between two keyframe
+	// requests for one layer when a subscriber that has been sent
+	// nothing yet asks, and the last request was answered: that
+	// subscriber shows no picture until a keyframe comes, and waiting out
+	// KeyframeRequestInterval was most of a meeting's time to first
+	// frame. A request still unanswered is not repeated sooner: its
+	// keyframe starts every waiting subscriber.
+	StartKeyframeInterval = 100 * time.Millisecond
 	// LayerTimeout is how long a layer may go without packets before it
 	// counts as stopped (a browser drops its top layer when its uplink
 	// shrinks) and subscribers move off it.
@@ -262,13 +270,25 @@ func (r *Receiver) KeyframeRequests() uint64 { return r.plis.Load() }
 // Malformed counts packets from the publisher that did not parse as RTP.
 func (r *Receiver) Malformed() uint64 { return r.malformed.Load() }
 
-func (r *Receiver) requestKeyframe(l *layer) {
+// requestKeyframe asks the publisher for a keyframe on l, at most once
+// per KeyframeRequestInterval.
+func (r *Receiver) requestKeyframe(l *layer) { r.askKeyframe(l, false) }
+
+// requestStartKeyframe asks for the keyframe that a downtrack which has
+// sent nothing yet starts on; see StartKeyframeInterval.
+func (r *Receiver) requestStartKeyframe(l *layer) { r.askKeyframe(l, true) }
+
+func (r *Receiver) askKeyframe(l *layer, starting bool) {
 	if r.kind != webrtc.RTPCodecTypeVideo {
 		return
 	}
 	now := time.Now().UnixNano()
 	last := l.lastPLI.Load()
-	if now-last < int64(KeyframeRequestInterval) || !l.lastPLI.CompareAndSwap(last, now) {
+	wait := int64(KeyframeRequestInterval)
+	if starting && l.lastKey.Load() > last {
+		wait = int64(StartKeyframeInterval)
+	}
+	if now-last < wait || !l.lastPLI.CompareAndSwap(last, now) {
 		return
 	}
 	ssrc := l.ssrc.Load()
@@ -327,6 +347,7 @@ func (r *Receiver) push(l *layer, b []byte, pkt *rtp.Packet) {
 	l.ssrc.Store(pkt.SSRC)
 	keyframe := len(pkt.Payload) > 0 && isKeyframeStart(r.ckind, pkt.Payload)
 	if keyframe && r.kind == webrtc.RTPCodecTypeVideo {
+		l.lastKey.Store(time.Now().UnixNano())
 		if w, h, ok := pictureSize(r.ckind, pkt.Payload); ok {
 			l.width.Store(int32(w))
 			l.height.Store(int32(h))

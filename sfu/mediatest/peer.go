@@ -230,6 +230,8 @@ type Track struct {
 	midID, ridID, al uint8
 	clockRate        uint32
 	rtcp             RTCPCounts
+	// keyframeWanted is set by a PLI or FIR; PlayLive answers it.
+	keyframeWanted atomic.Bool
 }
 
 // NewTrack makes a track of codec (its MimeType, and SDPFmtpLine to pick
@@ -336,8 +338,10 @@ func (t *Track) readRTCP(reader interceptor.RTCPReader) {
 			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication:
 				t.rtcp.PLI++
+				t.keyframeWanted.Store(true)
 			case *rtcp.FullIntraRequest:
 				t.rtcp.FIR++
+				t.keyframeWanted.Store(true)
 			case *rtcp.TransportLayerNack:
 				t.rtcp.NACK++
 				for _, pair := range pkt.Nacks {
@@ -407,4 +411,53 @@ func PlayUntil(w SampleWriter, clip Clip) (stop func()) {
 		cancel()
 		<-done
 	}
+}
+
+// PlayLive plays the clip into t in a loop until stop is called, which
+// returns once the last frame is written. Unlike PlayUntil it answers
+// keyframe requests as a live encoder does: after a PLI or FIR, the next
+// frame written is the clip's next keyframe. A test that must see a
+// stream start on the keyframe the server asked for uses it, with a
+// clip whose own keyframes are far apart.
+func PlayLive(t *Track, clip Clip) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		timer := time.NewTimer(0)
+		defer timer.Stop()
+		start := time.Now()
+		var at time.Duration
+		for i := 0; ; i = (i + 1) % len(clip.Frames) {
+			if t.keyframeWanted.Swap(false) {
+				i = nextKeyframe(clip, i)
+			}
+			timer.Reset(time.Until(start.Add(at)))
+			select {
+			case <-ctx.Done():
+				return
+			case <-timer.C:
+			}
+			f := clip.Frames[i]
+			if err := t.WriteSample(media.Sample{Data: f.Data, Duration: f.Duration}); err != nil {
+				return
+			}
+			at += f.Duration
+		}
+	}()
+	return func() {
+		cancel()
+		<-done
+	}
+}
+
+// nextKeyframe is the index of the first keyframe at or after i, going
+// round the clip; i when the clip has none.
+func nextKeyframe(clip Clip, i int) int {
+	for k := range len(clip.Frames) {
+		if j := (i + k) % len(clip.Frames); clip.Frames[j].Keyframe {
+			return j
+		}
+	}
+	return i
 }
