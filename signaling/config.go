@@ -14,6 +14,7 @@ import (
 	"parley/chat/urgent"
 	"parley/sfu/live"
 	"parley/sfu/rtc"
+	"parley/sfu/transport"
 )
 
 // Config is everything `parley serve` can be told. cmd/parley fills it from
@@ -26,6 +27,10 @@ type Config struct {
 	HTTPAddr string `yaml:"http"`
 	// MediaPort is the one UDP port every WebRTC peer shares (ICE UDP mux).
 	MediaPort int `yaml:"media_port"`
+	// MediaSocketBuffer is the media socket's receive and send buffer in
+	// bytes. The kernel caps it at net.core.rmem_max unless the server
+	// runs as root or with CAP_NET_ADMIN; a smaller grant is logged.
+	MediaSocketBuffer int `yaml:"media_socket_buffer"`
 	// PublicIP is announced in ICE candidates when the server sits behind a
 	// 1:1 NAT (a cloud VM's elastic IP). Empty announces local addresses.
 	PublicIP string `yaml:"public_ip"`
@@ -199,8 +204,9 @@ func DefaultConfig() Config {
 	return Config{
 		DataDir:     "./parley-data",
 		HTTPAddr:    ":8080",
-		MediaPort:   7882,
-		CompanyName: "My Company",
+		MediaPort:         7882,
+		MediaSocketBuffer: transport.DefaultSocketBuffer,
+		CompanyName:       "My Company",
 		Log:         LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{
 			AccessTTL:                15 * time.Minute,
@@ -253,6 +259,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("http: must not be empty")
 	case c.MediaPort < 0 || c.MediaPort > 65535:
 		return fmt.Errorf("media_port: %d is not a port number", c.MediaPort)
+	case c.MediaSocketBuffer < 64<<10:
+		return fmt.Errorf("media_socket_buffer: %d bytes is below 64 KiB", c.MediaSocketBuffer)
 	case (c.TLS.Cert == "") != (c.TLS.Key == ""):
 		return fmt.Errorf("tls: cert and key must be set together")
 	case c.Log.Level != "debug" && c.Log.Level != "info" && c.Log.Level != "warn" && c.Log.Level != "error":

@@ -191,7 +191,8 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	s.transport, err = transport.New(transport.Config{MediaPort: cfg.MediaPort, PublicIP: cfg.PublicIP, ICEServers: cfg.iceServers()}, logger)
+	s.transport, err = transport.New(transport.Config{MediaPort: cfg.MediaPort, PublicIP: cfg.PublicIP, ICEServers: cfg.iceServers(),
+		SocketBuffer: cfg.MediaSocketBuffer}, logger)
 	if err != nil {
 		return nil, fmt.Errorf("open media port: %w", err)
 	}

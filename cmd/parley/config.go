@@ -32,6 +32,7 @@ func options(c *signaling.Config) []option {
 		{"data", "PARLEY_DATA", "data", "data directory", &c.DataDir},
 		{"http", "PARLEY_HTTP", "http", "HTTP listen address", &c.HTTPAddr},
 		{"media-port", "PARLEY_MEDIA_PORT", "media_port", "UDP port shared by all WebRTC peers", &c.MediaPort},
+		{"media-socket-buffer", "PARLEY_MEDIA_SOCKET_BUFFER", "media_socket_buffer", "receive and send buffer of the media socket, in bytes", &c.MediaSocketBuffer},
 		{"public-ip", "PARLEY_PUBLIC_IP", "public_ip", "public (NAT 1:1) IP announced in ICE candidates", &c.PublicIP},
 		{"ice-servers", "PARLEY_ICE_SERVERS", "ice_servers", "comma-separated STUN/TURN URLs handed to WebRTC clients (WHIP/WHEP Link headers)", &c.ICEServers},
 		{"turn-username", "PARLEY_TURN_USERNAME", "turn_username", "username of the turn: URLs in ice_servers", &c.TURNUsername},

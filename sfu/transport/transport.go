@@ -27,6 +27,14 @@ const (
 	DefaultMaxBitrate     = 10_000_000
 )
 
+// DefaultSocketBuffer is the receive and send buffer asked for on the
+// media socket, in bytes. Every publisher's packets for every room on the
+// node arrive on this one socket; the kernel's usual 208 KiB holds a few
+// milliseconds of them, so a scheduling hiccup under load dropped
+// packets before Parley could read them, and a packet lost there is
+// lost for every subscriber.
+const DefaultSocketBuffer = 8 << 20
+
 // Config says how the media transport listens and estimates.
 type Config struct {
 	// MediaPort is the one UDP port every peer connection shares. Zero
@@ -47,6 +55,10 @@ type Config struct {
 	// connection's bandwidth estimate, in bits per second; zero takes the
 	// Default values.
 	InitialBitrate, MinBitrate, MaxBitrate int
+	// SocketBuffer is the media socket's receive and send buffer in
+	// bytes; zero takes DefaultSocketBuffer. The kernel may grant less
+	// (see New).
+	SocketBuffer int
 }
 
 // Transport builds Pion PeerConnections that share one UDP socket, one
@@ -56,6 +68,8 @@ type Transport struct {
 	logger *slog.Logger
 	conn   *net.UDPConn
 	mux    ice.UDPMux
+	// socketBuffer is the receive buffer the kernel granted, in bytes.
+	socketBuffer int
 
 	settings  webrtc.SettingEngine
 	media     *webrtc.MediaEngine
@@ -85,6 +99,12 @@ func New(cfg Config, logger *slog.Logger) (*Transport, error) {
 	if cfg.MaxBitrate == 0 {
 		cfg.MaxBitrate = DefaultMaxBitrate
 	}
+	if cfg.SocketBuffer == 0 {
+		cfg.SocketBuffer = DefaultSocketBuffer
+	}
+	if cfg.SocketBuffer < 0 {
+		return nil, fmt.Errorf("transport: socket buffer %d bytes is negative", cfg.SocketBuffer)
+	}
 	if cfg.MinBitrate > cfg.InitialBitrate || cfg.InitialBitrate > cfg.MaxBitrate {
 		return nil, fmt.Errorf("transport: bitrates must rise from min %d to initial %d to max %d",
 			cfg.MinBitrate, cfg.InitialBitrate, cfg.MaxBitrate)
@@ -98,8 +118,16 @@ func New(cfg Config, logger *slog.Logger) (*Transport, error) {
 	if err != nil {
 		return nil, fmt.Errorf("transport: listen on UDP %s: %w", addr, err)
 	}
+	granted, err := setSocketBuffers(conn, cfg.SocketBuffer)
+	switch {
+	case err != nil:
+		logger.Warn("media socket buffers left at the kernel default", "err", err)
+	case granted < cfg.SocketBuffer:
+		logger.Warn("media socket receive buffer is smaller than asked: raise net.core.rmem_max and net.core.wmem_max (sysctl), or run with CAP_NET_ADMIN, or packets may be dropped under load",
+			"asked_bytes", cfg.SocketBuffer, "granted_bytes", granted)
+	}
 	logs := pionLogs{logger: logger}
-	t := &Transport{cfg: cfg, logger: logger, conn: conn}
+	t := &Transport{cfg: cfg, logger: logger, conn: conn, socketBuffer: granted}
 	t.mux = webrtc.NewICEUDPMux(logs.NewLogger("udpmux"), conn)
 
 	s := webrtc.SettingEngine{LoggerFactory: logs}
@@ -130,6 +158,10 @@ func New(cfg Config, logger *slog.Logger) (*Transport, error) {
 
 // Port is the UDP port the transport listens on.
 func (t *Transport) Port() int { return t.conn.LocalAddr().(*net.UDPAddr).Port }
+
+// SocketBuffer is the media socket's receive buffer as the kernel
+// granted it, in bytes (zero if it could not be set).
+func (t *Transport) SocketBuffer() int { return t.socketBuffer }
 
 // ICEServers are the STUN and TURN servers clients should use.
 func (t *Transport) ICEServers() []webrtc.ICEServer {

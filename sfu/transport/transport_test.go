@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -41,6 +42,7 @@ func TestNewRejectsBadConfig(t *testing.T) {
 		{Config{PublicIP: "example.com"}, "not an IP address"},
 		{Config{InitialBitrate: 50_000}, "bitrates must rise"},
 		{Config{MaxBitrate: 1_000_000}, "bitrates must rise"},
+		{Config{SocketBuffer: -1}, "socket buffer"},
 	} {
 		if _, err := New(c.cfg, nil); err == nil || !strings.Contains(err.Error(), c.want) {
 			t.Errorf("New(%+v) = %v, want %q", c.cfg, err, c.want)
@@ -49,6 +51,23 @@ func TestNewRejectsBadConfig(t *testing.T) {
 	tr := newTransport(t, Config{})
 	if _, err := New(Config{MediaPort: tr.Port(), LoopbackOnly: true}, nil); err == nil {
 		t.Error("a second transport took a port already in use")
+	}
+}
+
+// The media socket gets the buffers asked for: as root (CI) past
+// net.core.rmem_max through SO_RCVBUFFORCE; otherwise up to that cap.
+func TestSocketBuffer(t *testing.T) {
+	const asked = 6 << 20
+	tr := newTransport(t, Config{SocketBuffer: asked})
+	got := tr.SocketBuffer()
+	if os.Geteuid() == 0 && got < asked {
+		t.Fatalf("as root the media socket got a %d-byte receive buffer, asked %d", got, asked)
+	}
+	if got <= 0 || got > 2*asked {
+		t.Fatalf("media socket receive buffer %d bytes, asked %d", got, asked)
+	}
+	if def := newTransport(t, Config{}).SocketBuffer(); os.Geteuid() == 0 && def < DefaultSocketBuffer {
+		t.Fatalf("default buffer %d, want %d", def, DefaultSocketBuffer)
 	}
 }
 
