@@ -202,12 +202,12 @@ type StorageConfig struct {
 // DefaultConfig is the configuration of a bare `parley serve`.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:     "./parley-data",
-		HTTPAddr:    ":8080",
+		DataDir:           "./parley-data",
+		HTTPAddr:          ":8080",
 		MediaPort:         7882,
 		MediaSocketBuffer: transport.DefaultSocketBuffer,
 		CompanyName:       "My Company",
-		Log:         LogConfig{Level: "info", Format: "text"},
+		Log:               LogConfig{Level: "info", Format: "text"},
 		Auth: AuthConfig{
 			AccessTTL:                15 * time.Minute,
 			RefreshTTL:               30 * 24 * time.Hour,
