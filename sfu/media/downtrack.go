@@ -442,6 +442,9 @@ func (d *DownTrack) forward(e entry) {
 		d.current.Store(-1)
 		return
 	}
+	if h := d.r.cfg.Latency; h != nil {
+		h.Observe(time.Duration(time.Now().UnixNano() - e.at))
+	}
 	d.histMu.Lock()
 	d.hist[sn%historyPackets] = sent{valid: true, outSN: sn, inSN: e.sn, layer: e.layer,
 		tsOffset: d.fwd.tsOffset, epoch: d.fwd.epoch}

@@ -13,6 +13,7 @@ type entry struct {
 	layer    *layer
 	sn       uint16
 	keyframe bool
+	at       int64 // when the receiver read the packet, unix nanoseconds
 	sr       *rtcp.SenderReport
 }
 

@@ -63,6 +63,10 @@ type ReceiverConfig struct {
 	// seconds: they are not forwarded until the rate comes back under.
 	MaxBitrate int
 	Logger     *slog.Logger
+	// Latency, when set, counts how long each packet this receiver
+	// reads takes to reach each subscriber's connection. Receivers of
+	// one kind of service share one, so it describes the node.
+	Latency *LatencyHistogram
 }
 
 // rtpSource is where a layer's packets come from: a *webrtc.TrackRemote.
@@ -343,11 +347,12 @@ func (r *Receiver) push(l *layer, b []byte, pkt *rtp.Packet) {
 		return // a duplicate, or a retransmission of a packet we have
 	}
 	l.bytes.Add(uint64(len(b)))
-	l.lastPacket.Store(time.Now().UnixNano())
+	now := time.Now().UnixNano()
+	l.lastPacket.Store(now)
 	l.ssrc.Store(pkt.SSRC)
 	keyframe := len(pkt.Payload) > 0 && isKeyframeStart(r.ckind, pkt.Payload)
 	if keyframe && r.kind == webrtc.RTPCodecTypeVideo {
-		l.lastKey.Store(time.Now().UnixNano())
+		l.lastKey.Store(now)
 		if w, h, ok := pictureSize(r.ckind, pkt.Payload); ok {
 			l.width.Store(int32(w))
 			l.height.Store(int32(h))
@@ -358,7 +363,7 @@ func (r *Receiver) push(l *layer, b []byte, pkt *rtp.Packet) {
 			r.level.observe(ext[0] & 0x7f)
 		}
 	}
-	e := entry{layer: l, sn: pkt.SequenceNumber, keyframe: keyframe}
+	e := entry{layer: l, sn: pkt.SequenceNumber, keyframe: keyframe, at: now}
 	for _, d := range *r.downTracks.Load() {
 		if d.wants(l.slot) {
 			d.q.push(e)
