@@ -9,8 +9,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/pion/interceptor"
-	"github.com/pion/rtcp"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v3"
 
@@ -499,72 +497,6 @@ func (d *DownTrack) setHeader(hdr *rtp.Header, in *rtp.Packet, sn uint16, ts uin
 		if v := in.GetExtension(m.from); v != nil {
 			_ = hdr.SetExtension(m.to, v)
 		}
-	}
-}
-
-func (d *DownTrack) readRTCP(reader interceptor.RTCPReader) {
-	buf := make([]byte, MaxPacketSize)
-	for {
-		n, _, err := reader.Read(buf, nil)
-		if err != nil {
-			return
-		}
-		select {
-		case <-d.done:
-			return
-		default:
-		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
-		if err != nil {
-			continue
-		}
-		for _, p := range pkts {
-			switch p := p.(type) {
-			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				if l := d.r.layerInSlot(int(d.current.Load())); l != nil {
-					d.r.requestKeyframe(l)
-				}
-			case *rtcp.TransportLayerNack:
-				d.retransmit(p)
-			}
-		}
-	}
-}
-
-// retransmit answers a NACK from the receiver's cache. A packet the
-// downtrack never sent, one gone from the cache, one already resent
-// MaxRetransmits times, or one from before the last layer switch (the
-// subscriber's decoder starts over at the switch's keyframe anyway) is
-// skipped.
-func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
-	buf := make([]byte, MaxPacketSize)
-	var pkt rtp.Packet
-	var hdr rtp.Header
-	for _, pair := range nack.Nacks {
-		pair.Range(func(sn uint16) bool {
-			d.histMu.Lock()
-			h := &d.hist[sn%historyPackets]
-			s := *h
-			ok := s.valid && s.outSN == sn && s.resent < MaxRetransmits && s.epoch == d.epoch.Load()
-			if ok {
-				h.resent++
-			}
-			d.histMu.Unlock()
-			if !ok {
-				d.nackMisses.Add(1)
-				return true
-			}
-			n, ok := s.layer.cache.get(s.inSN, buf)
-			if !ok || pkt.Unmarshal(buf[:n]) != nil {
-				d.nackMisses.Add(1)
-				return true
-			}
-			d.setHeader(&hdr, &pkt, sn, pkt.Timestamp-s.tsOffset)
-			if _, err := d.writer.WriteRTP(&hdr, pkt.Payload); err == nil {
-				d.retransmits.Add(1)
-			}
-			return true
-		})
 	}
 }
 
