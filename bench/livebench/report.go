@@ -201,6 +201,7 @@ func (rep *Report) WriteSummary(w io.Writer) {
 		wall := max(rep.WallSeconds, 1e-9)
 		fmt.Fprintf(w, "  server: %.2f CPU seconds (%.2f cores), %.0f µs per viewer-second, RSS %.1f MiB at the end\n",
 			rep.Server.CPUSeconds, rep.Server.CPUSeconds/wall, rep.ServerCPUUsPerViewerSecond, float64(rep.Server.RSSBytes)/(1<<20))
+		usage.WriteForward(w, rep.Server, "live")
 		usage.WriteClient(w, rep.Client, rep.WallSeconds, rep.BenchBound)
 	}
 	if rep.Recordings != nil {

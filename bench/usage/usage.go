@@ -19,6 +19,10 @@ type Server struct {
 	CPUSeconds    float64 `json:"cpu_seconds"`     // CPU time used during the window
 	RSSBytes      int64   `json:"rss_bytes"`       // resident memory at the end
 	RSSStartBytes int64   `json:"rss_start_bytes"` // resident memory at the start
+	// ForwardLatency is the server-added latency of media packets over
+	// the window, by service ("meeting", "live"), when the server
+	// measures it.
+	ForwardLatency map[string]ForwardLatency `json:"forward_latency,omitempty"`
 }
 
 // Client is the generator's own process over one window.
@@ -71,7 +75,8 @@ func (m *Meter) End(ctx context.Context) Window {
 	if err := errors.Join(m.srvErr, srvErr); err != nil {
 		w.ServerErr = err
 	} else {
-		w.Server = Server{CPUSeconds: srv1.CPUSeconds - m.srv0.CPUSeconds, RSSBytes: srv1.RSSBytes, RSSStartBytes: m.srv0.RSSBytes}
+		w.Server = Server{CPUSeconds: srv1.CPUSeconds - m.srv0.CPUSeconds, RSSBytes: srv1.RSSBytes, RSSStartBytes: m.srv0.RSSBytes,
+			ForwardLatency: forwardLatencies(m.srv0, srv1)}
 	}
 	if m.cpuErr == nil && cpuErr == nil {
 		w.Client.CPUSeconds = (cpu1 - m.cpu0).Seconds()
