@@ -362,6 +362,7 @@ func matrixRows() []matrixRow {
 			id, _ := f.chatGroup(r)
 			return matrixRequest{path: "/api/v1/conversations/" + id + "/read", body: `{"seq":1}`}
 		}},
+		{route: "GET /api/v1/chat/limits", allowed: signedIn, prepare: staticPath("/api/v1/chat/limits")},
 		{route: "POST /api/v1/conversations/{id}/messages/{seq}/recall", allowed: signedIn, prepare: func(f *matrixFixture, r role) matrixRequest {
 			id, seq := f.chatMessage(r) // the caller sent it and owns the group
 			return matrixRequest{path: fmt.Sprintf("/api/v1/conversations/%s/messages/%d/recall", id, seq)}

@@ -227,8 +227,13 @@ func TestConversationsREST(t *testing.T) {
 	if rc.ReadCount != 1 || rc.UnreadCount != 1 || !slices.Equal(rc.Readers, []string{"bob"}) || !slices.Equal(rc.Unreaders, []string{"carol"}) {
 		t.Fatalf("receipt after bob read %+v", rc)
 	}
-	if unread := c.summary("bob", id).Unread; unread != 7-first.Seq {
-		t.Fatalf("bob's unread %d, want %d", unread, 7-first.Seq)
+	// Everything after what bob read (4..7) is his own: nothing unread.
+	// Carol has alice's message (3) and bob's four unread.
+	if unread := c.summary("bob", id).Unread; unread != 0 {
+		t.Fatalf("bob's unread %d, want 0: only his own messages follow his cursor", unread)
+	}
+	if unread := c.summary("carol", id).Unread; unread != 5 {
+		t.Fatalf("carol's unread %d, want 5", unread)
 	}
 	c.refused(http.StatusForbidden, "forbidden", "bob", "GET", receipts, nil)
 	c.refused(http.StatusNotFound, "not_found", "alice", "GET", "/conversations/"+id+"/messages/99/receipts", nil)

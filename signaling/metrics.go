@@ -49,6 +49,16 @@ func newMetrics(s *Server) *metrics {
 	return m
 }
 
+// registerServices adds the collectors that read the services' own
+// counters at scrape time (metrics_chat.go, metrics_media.go). It runs
+// once every service exists.
+func (m *metrics) registerServices(s *Server) {
+	m.reg.MustRegister(
+		newChatCollector(s.chat, s.fan, s.hub, s.liveViewers.Hub(), s.meetingGuests.Hub()),
+		newMediaCollector(s.rooms, s.broadcasts),
+	)
+}
+
 func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }

@@ -232,6 +232,7 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 	if err := s.startMeetings(cfg, logger); err != nil {
 		return nil, err
 	}
+	s.metrics.registerServices(s)
 	s.handler = s.routes()
 	return s, nil
 }

@@ -68,6 +68,10 @@ import "encoding/binary"
 // | liveroom/likes/        | live id                          | like total, 8-byte BE         |
 // | liveroom/part/         | live id / kind / viewer id       | empty (lottery eligibility)   |
 // | liveroom/draw/         | live id / draw seq BE8           | liveroom.Draw                 |
+// | chat/counted/          | conv id / seq BE8                | counted entries up to seq,    |
+// |                        |                                  | uvarint (not JSON)            |
+// | chat/counted-by/       | conv id / sender id / seq BE8    | the sender's counted entries  |
+// |                        |                                  | up to seq, uvarint (not JSON) |
 
 // KeySchemaVersion holds the on-disk schema version.
 var KeySchemaVersion = []byte("meta/schema")
@@ -238,4 +242,14 @@ const (
 	PrefixLiveRoomLikes    = "liveroom/likes/"
 	PrefixLiveRoomPart     = "liveroom/part/"
 	PrefixLiveRoomDraw     = "liveroom/draw/"
+)
+
+// Counted-entry prefixes (chat/msglog): for each entry a reader counts as
+// unread (a member's message, not a system entry or a recall), the running
+// number of such entries of the conversation, and of its sender, up to
+// that seq. Written in the entry's own commit; "how many up to seq N" is
+// one reverse seek, so unread counts never scan the log.
+const (
+	PrefixChatCounted   = "chat/counted/"
+	PrefixChatCountedBy = "chat/counted-by/"
 )

@@ -90,6 +90,9 @@ func TestUnreadBoundedByJoin(t *testing.T) {
 	if n := (Cursors{}).Unread(4); n != 4 {
 		t.Fatalf("unread with no join bound = %d", n)
 	}
+	if c.Seen() != 49 || (Cursors{Read: 60, JoinedSeq: 50}).Seen() != 60 || (Cursors{}).Seen() != 0 {
+		t.Fatalf("Seen: %d, %d, %d; want 49, 60, 0", c.Seen(), (Cursors{Read: 60, JoinedSeq: 50}).Seen(), (Cursors{}).Seen())
+	}
 }
 
 // Acks from several devices race; the cursors must end at the maximum and

@@ -3,6 +3,7 @@ package conversation
 import (
 	"encoding/json"
 	"fmt"
+	"strings"
 )
 
 // Get returns the conversation id, dissolved or not, or ErrNotFound.
@@ -82,6 +83,37 @@ func (s *Store) MemberIDs(convID string) ([]string, error) {
 		return nil, fmt.Errorf("member ids of %s: %w", convID, err)
 	}
 	return ids, nil
+}
+
+// DirectPeer returns the other member of the direct conversation convID,
+// as memberID sees it: ErrInvalid for a group, ErrNotFound or
+// ErrNotMember as Membership. Summaries name the peer with it, computed
+// per viewer because one stored conversation serves both members. It
+// reads the two compact cursor records, not the conversation.
+func (s *Store) DirectPeer(convID, memberID string) (string, error) {
+	if err := checkID("conversation id", convID); err != nil {
+		return "", err
+	}
+	if err := checkID("member id", memberID); err != nil {
+		return "", err
+	}
+	if !strings.HasPrefix(convID, DirectIDPrefix) {
+		return "", invalidf("conversation id", "%s is not a direct conversation", convID)
+	}
+	ids, err := s.suffixes(cursorPrefix(convID), 2)
+	if err != nil {
+		return "", fmt.Errorf("members of %s: %w", convID, err)
+	}
+	if len(ids) != 2 || (ids[0] != memberID && ids[1] != memberID) {
+		if _, err := s.Membership(convID, memberID); err != nil {
+			return "", err
+		}
+		return "", fmt.Errorf("direct conversation %s has %d members, want 2", convID, len(ids))
+	}
+	if ids[0] == memberID {
+		return ids[1], nil
+	}
+	return ids[0], nil
 }
 
 // ListForMember returns the ids of the conversations memberID belongs to,

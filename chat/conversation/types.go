@@ -127,13 +127,22 @@ type Cursors struct {
 	JoinedSeq uint64 `json:"joined_seq"`
 }
 
-// Unread is how many entries up to lastSeq, the conversation's last seq,
-// the member has not read. Entries before the member joined never count.
-func (c Cursors) Unread(lastSeq uint64) uint64 {
-	seen := c.Read
-	if c.JoinedSeq > 0 && c.JoinedSeq-1 > seen {
-		seen = c.JoinedSeq - 1
+// Seen is the highest seq that counts as seen: the read cursor, or the
+// entry before the member joined if that is higher (entries before the
+// member joined never count as unread).
+func (c Cursors) Seen() uint64 {
+	if c.JoinedSeq > 0 && c.JoinedSeq-1 > c.Read {
+		return c.JoinedSeq - 1
 	}
+	return c.Read
+}
+
+// Unread is how many entries of any kind up to lastSeq, the
+// conversation's last seq, follow Seen. The unread count clients see
+// counts messages only (messaging.Summary.Unread); this is its upper
+// bound.
+func (c Cursors) Unread(lastSeq uint64) uint64 {
+	seen := c.Seen()
 	if lastSeq <= seen {
 		return 0
 	}

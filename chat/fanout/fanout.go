@@ -40,12 +40,13 @@ const DispatchQueue = 1 << 15
 // one inbox per online member that was a goroutine per idle socket. Each
 // subscription feeds one dispatcher, so its messages keep their order.
 type Fanout struct {
-	nc      *nats.Conn
-	deliver Deliverer
-	members Memberships
-	log     *slog.Logger
-	seed    maphash.Seed
-	queues  []chan *nats.Msg // one per dispatcher
+	nc       *nats.Conn
+	deliver  Deliverer
+	members  Memberships
+	log      *slog.Logger
+	seed     maphash.Seed
+	queues   []chan *nats.Msg // one per dispatcher
+	counters counters         // see Stats
 
 	mu     sync.Mutex
 	online map[string]*localMember       // member id → its local state
@@ -133,6 +134,7 @@ func (f *Fanout) unsubscribeLocked(sub *nats.Subscription) {
 
 // route hands one bus message to the local sessions it is for.
 func (f *Fanout) route(msg *nats.Msg) {
+	f.counters.received.Add(1)
 	f.mu.Lock()
 	rt, ok := f.routes[msg.Sub]
 	f.mu.Unlock()
@@ -292,7 +294,9 @@ func (f *Fanout) dispatch(convID string, frame []byte) {
 // Publish sends an encoded frame to every online member of convID, on
 // every node.
 func (f *Fanout) Publish(convID string, frame []byte) error {
-	if err := f.nc.Publish(bus.ConversationSubject(convID), frame); err != nil {
+	err := f.nc.Publish(bus.ConversationSubject(convID), frame)
+	f.counters.countPublish(err)
+	if err != nil {
 		return fmt.Errorf("publish to conversation %s: %w", convID, err)
 	}
 	return nil
@@ -301,7 +305,9 @@ func (f *Fanout) Publish(convID string, frame []byte) error {
 // SendToMember sends an encoded frame to every device of one member, on
 // every node.
 func (f *Fanout) SendToMember(memberID string, frame []byte) error {
-	if err := f.nc.Publish(bus.InboxSubject(memberID), frame); err != nil {
+	err := f.nc.Publish(bus.InboxSubject(memberID), frame)
+	f.counters.countPublish(err)
+	if err != nil {
 		return fmt.Errorf("publish to inbox of %s: %w", memberID, err)
 	}
 	return nil

@@ -110,9 +110,10 @@ func checkReservedID(clientMsgID string) error {
 
 // draft turns a checked send into a log draft: the canonical body with
 // the send's flags merged in and, for an urgent message, the first
-// reminder staged in the same commit.
+// reminder staged in the same commit. A member's message counts as
+// unread for the others (see unreadFor).
 func (s *Service) draft(req SendRequest, sender string, body json.RawMessage) (msglog.Draft, error) {
-	d := msglog.Draft{ConversationID: req.ConversationID, SenderID: sender, ClientMsgID: req.ClientMsgID, Type: req.Type, Body: body}
+	d := msglog.Draft{ConversationID: req.ConversationID, SenderID: sender, ClientMsgID: req.ClientMsgID, Type: req.Type, Body: body, Counted: true}
 	if !req.Confidential && req.Urgent == nil {
 		return d, nil
 	}
@@ -160,7 +161,7 @@ func (s *Service) checkUrgent(convID, sender string, spec UrgentSpec) (UrgentSpe
 		}
 	}
 	if spec.IntervalMinutes == 0 {
-		spec.IntervalMinutes = max(1, int((s.limits.UrgentInterval+time.Minute-1)/time.Minute))
+		spec.IntervalMinutes = urgentIntervalMinutes(s.limits.UrgentInterval)
 	}
 	if spec.MaxRepeats == 0 {
 		spec.MaxRepeats = s.limits.UrgentMaxRepeats
@@ -333,8 +334,6 @@ func (s *Service) Recall(ctx context.Context, actor, convID string, seq uint64) 
 	if err != nil {
 		return Ack{}, err
 	}
-	if !dup {
-	}
 	return Ack{ConversationID: e.ConversationID, ClientMsgID: e.ClientMsgID, Seq: e.Seq, CreatedAt: e.CreatedAt, Duplicate: dup}, nil
 }
 
@@ -427,15 +426,13 @@ func (s *Service) Forward(ctx context.Context, actor, fromConv string, seqs []ui
 		return Ack{}, err
 	}
 	e, dup, err := s.log.Append(ctx, msglog.Draft{
-		ConversationID: toConv, SenderID: actor, ClientMsgID: clientMsgID, Type: TypeForward, Body: body,
+		ConversationID: toConv, SenderID: actor, ClientMsgID: clientMsgID, Type: TypeForward, Body: body, Counted: true,
 	})
 	if err != nil {
 		if errors.Is(err, msglog.ErrTooLarge) {
 			return Ack{}, fmt.Errorf("%w: %v", ErrTooLarge, err)
 		}
 		return Ack{}, err
-	}
-	if !dup {
 	}
 	return Ack{ConversationID: e.ConversationID, ClientMsgID: e.ClientMsgID, Seq: e.Seq, CreatedAt: e.CreatedAt, Duplicate: dup}, nil
 }

@@ -18,6 +18,13 @@
 // items it carries, and an urgent message schedules its reminders (package
 // urgent) in the commit that stores it.
 //
+// A summary (summary.go) is a conversation as one member sees it: a direct
+// conversation names the other member, computed per viewer, and the unread
+// count is the other members' messages after the read cursor that were
+// not recalled, read from running totals the log keeps (msglog.Counted)
+// rather than from the entries. ClientLimits tells clients the limits in
+// force.
+//
 // The bus may drop frames. Every frame that carries a log entry carries its
 // sequence number, and clients pull what they miss (Pull, Sync).
 package messaging

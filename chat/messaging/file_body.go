@@ -15,10 +15,12 @@ const (
 	TypeImage = "image"
 )
 
-// FileLookup finds an uploaded file's metadata, or files.ErrNotFound.
-// *files.Store satisfies it.
+// FileLookup finds an uploaded file's metadata, or files.ErrNotFound, and
+// tells the size limit of one file (for ClientLimits). *files.Store
+// satisfies it.
 type FileLookup interface {
 	Get(id string) (files.Meta, error)
+	MaxBytes() int64
 }
 
 // FileRequest is the body a member sends for a "file" or "image" message.

@@ -39,13 +39,14 @@ func TestCreateGroup(t *testing.T) {
 		if len(sums) != 1 {
 			t.Fatalf("%s got %d chat.conversation frames, want 1", m, len(sums))
 		}
-		// The creator has seen the created entry; the others have not.
-		unread := uint64(1)
+		// The creator has read the created entry; the others have not,
+		// but a system entry is unread for nobody. A group names no peer.
+		read := uint64(0)
 		if m == "alice" {
-			unread = 0
+			read = 1
 		}
-		if s := sums[0]; s.Conversation.ID != g.ID || s.Role != role || s.JoinedSeq != 1 || s.LastSeq != 1 || s.Unread != unread {
-			t.Errorf("%s's summary %+v, want %s of %s joined at 1 with %d unread", m, s, role, g.ID, unread)
+		if s := sums[0]; s.Conversation.ID != g.ID || s.Role != role || s.JoinedSeq != 1 || s.LastSeq != 1 || s.ReadSeq != read || s.Unread != 0 || s.PeerID != "" {
+			t.Errorf("%s's summary %+v, want %s of %s joined at 1, read %d, nothing unread, no peer", m, s, role, g.ID, read)
 		}
 	}
 	// The members' online devices take interest at once.
@@ -92,13 +93,15 @@ func TestCreateDirectIsIdempotent(t *testing.T) {
 		t.Fatalf("created entry %+v", b)
 	}
 	h.settle(t, "", "alice", "bob")
-	for m, unread := range map[string]uint64{"alice": 0, "bob": 1} {
+	// Each side's summary names the other as its peer; the created entry
+	// is a system entry, unread for nobody.
+	for m, peer := range map[string]string{"alice": "bob", "bob": "alice"} {
 		sums := h.summaries(t, m)
 		if len(sums) != 1 {
 			t.Fatalf("%s got %d chat.conversation frames, want 1 (only on creation)", m, len(sums))
 		}
-		if s := sums[0]; s.Conversation.ID != ids[0] || s.Unread != unread {
-			t.Errorf("%s's summary %+v, want %d unread in %s", m, s, unread, ids[0])
+		if s := sums[0]; s.Conversation.ID != ids[0] || s.Unread != 0 || s.PeerID != peer {
+			t.Errorf("%s's summary %+v, want peer %s and nothing unread in %s", m, s, peer, ids[0])
 		}
 	}
 	_, err := h.svc.CreateDirect(ctx, "alice", "alice")

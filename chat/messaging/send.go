@@ -68,7 +68,8 @@ type Ack struct {
 // Send stores a member's message and fans it out. It returns once the
 // message is synced to disk. A resend with the same client_msg_id returns
 // the original ack and stores nothing.
-func (s *Service) Send(ctx context.Context, sender string, req SendRequest) (Ack, error) {
+func (s *Service) Send(ctx context.Context, sender string, req SendRequest) (_ Ack, err error) {
+	defer func() { s.stats.countSend(err) }()
 	if req.ClientMsgID == "" {
 		return Ack{}, fmt.Errorf("%w: client_msg_id is required", ErrInvalid)
 	}
@@ -257,73 +258,6 @@ func (s *Service) History(memberID, convID string, beforeSeq uint64, limit int) 
 		}
 	}
 	return es, nil
-}
-
-// Summary is one conversation as one member sees it.
-type Summary struct {
-	Conversation conversation.Conversation `json:"conversation"`
-	Role         conversation.Role         `json:"role"`
-	Muted        bool                      `json:"muted"`
-	JoinedSeq    uint64                    `json:"joined_seq"`
-	LastSeq      uint64                    `json:"last_seq"`
-	ReadSeq      uint64                    `json:"read_seq"`
-	DeliveredSeq uint64                    `json:"delivered_seq"`
-	// Unread counts the entries after the member's read cursor. Clients
-	// mark read what they display, their own sends included.
-	Unread uint64 `json:"unread"`
-	// HasMore and NextSeq, on sync, say that entries from NextSeq on were
-	// not sent and should be pulled.
-	HasMore bool   `json:"has_more,omitempty"`
-	NextSeq uint64 `json:"next_seq,omitempty"`
-}
-
-// Summary describes convID for memberID.
-func (s *Service) Summary(convID, memberID string) (Summary, error) {
-	me, err := s.member(convID, memberID)
-	if err != nil {
-		return Summary{}, err
-	}
-	conv, err := s.convs.Get(convID)
-	if err != nil {
-		return Summary{}, err
-	}
-	last, err := s.log.LastSeq(convID)
-	if err != nil {
-		return Summary{}, err
-	}
-	cur, err := s.convs.Cursors(convID, memberID)
-	if err != nil {
-		return Summary{}, err
-	}
-	read := max(cur.Read, me.JoinedSeq-1)
-	sum := Summary{
-		Conversation: conv, Role: me.Role, Muted: me.Muted, JoinedSeq: me.JoinedSeq,
-		LastSeq: last, ReadSeq: cur.Read, DeliveredSeq: cur.Delivered,
-	}
-	if last > read {
-		sum.Unread = last - read
-	}
-	return sum, nil
-}
-
-// Summaries describes every conversation memberID belongs to.
-func (s *Service) Summaries(memberID string) ([]Summary, error) {
-	ids, err := s.convs.ListForMember(memberID)
-	if err != nil {
-		return nil, err
-	}
-	sums := make([]Summary, 0, len(ids))
-	for _, id := range ids {
-		sum, err := s.Summary(id, memberID)
-		if errors.Is(err, conversation.ErrNotMember) {
-			continue // left between the listing and now
-		}
-		if err != nil {
-			return nil, err
-		}
-		sums = append(sums, sum)
-	}
-	return sums, nil
 }
 
 // SyncPage is one page of entries a sync pushes.

@@ -89,6 +89,7 @@ type Service struct {
 	urgent  urgentScheduler // set by SetUrgent; nil refuses urgent messages
 
 	receipts *receiptCoalescer
+	stats    serviceStats // see stats.go
 	stop     chan struct{}
 	wg       sync.WaitGroup
 }
@@ -195,6 +196,7 @@ func marshal(v any) ([]byte, error) {
 // failure is logged, not returned: the entry is durable and clients that
 // miss it find the gap and pull it.
 func (s *Service) publishEntry(e msglog.Entry) {
+	s.stats.countStored(e)
 	f, err := frame(FrameMessage, e)
 	if err == nil {
 		err = s.fan.Publish(e.ConversationID, f)

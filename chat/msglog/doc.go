@@ -75,6 +75,8 @@
 //
 //	chat/msg/<conv>/<seq BE8>                      -> Entry as JSON
 //	chat/dedup/<conv>/<sender>/<client_msg_id>     -> seq, 8 bytes BE
+//	chat/counted/<conv>/<seq BE8>                  -> uvarint running total
+//	chat/counted-by/<conv>/<sender>/<seq BE8>      -> uvarint running total
 //
 // Big-endian seqs make key order seq order, so Read and ReadBefore are
 // plain range scans and the last seq is one reverse seek. The dedup index
@@ -85,7 +87,12 @@
 // can read another's not-yet-synced record. A resend goes to the
 // conversation the original went to; a sender that reuses a client id in
 // another conversation gets a second, separate message. It also lets a
-// conversation's whole state be dropped with two prefix deletes.
+// conversation's whole state be dropped with four prefix deletes.
+//
+// The two chat/counted prefixes hold running totals of the entries a
+// draft marked Counted (members' messages, for unread badges), per
+// conversation and per sender, written in each such entry's commit;
+// count.go explains them and Counted reads them with one seek each.
 //
 // The log assumes it is the only writer of these keys: open one Log per
 // database.

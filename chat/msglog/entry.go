@@ -77,6 +77,12 @@ type Draft struct {
 	// when another draft of the same batch fails and the batch is
 	// rebuilt; only the writes of the last call are committed.
 	OnCommit func(b *storage.Batch, e Entry) error
+	// Counted marks an entry readers count as unread: a member's message,
+	// as opposed to a system entry or a recall marker, which the log
+	// cannot tell apart by type. For each counted entry the log writes,
+	// in the entry's commit, the running number of counted entries of the
+	// conversation and of the sender, which Counted reads (see count.go).
+	Counted bool
 }
 
 func invalidf(field, format string, args ...any) error {

@@ -62,7 +62,8 @@ func (o Options) withDefaults() (Options, error) {
 
 // Log is the durable per-conversation message log. It is safe for
 // concurrent use. Only one Log may be open on a database at a time: each
-// assumes it is the only writer of the chat/msg and chat/dedup keys.
+// assumes it is the only writer of the chat/msg, chat/dedup and
+// chat/counted keys.
 type Log struct {
 	db     *storage.DB
 	opts   Options

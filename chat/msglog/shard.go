@@ -52,7 +52,8 @@ type shard struct {
 	lru      *list.List // of *convState, most recently used first
 	capacity int
 
-	first map[string]*request // committer scratch: first draft per dedup key in a batch
+	first  map[string]*request // committer scratch: first draft per dedup key in a batch
+	counts map[string]uint64   // committer scratch: running totals of counted entries in a batch, by key prefix (count.go)
 }
 
 func newShard(l *Log, capacity int) *shard {
@@ -63,6 +64,7 @@ func newShard(l *Log, capacity int) *shard {
 		lru:      list.New(),
 		capacity: capacity,
 		first:    make(map[string]*request),
+		counts:   make(map[string]uint64),
 	}
 }
 
@@ -230,6 +232,7 @@ func (s *shard) build(reqs []*request, now time.Time) error {
 // batch is a resend of it and writes nothing.
 func (s *shard) fill(b *storage.Batch, reqs []*request, now time.Time) error {
 	clear(s.first)
+	clear(s.counts)
 	for _, r := range reqs {
 		if r.st != nil {
 			r.st.next = r.st.last
@@ -268,6 +271,12 @@ func (s *shard) fill(b *storage.Batch, reqs []*request, now time.Time) error {
 		b.Set(msgKey(d.ConversationID, e.Seq), raw)
 		if dk != nil {
 			b.Set(dk, storage.AppendUint64(nil, e.Seq))
+		}
+		if d.Counted {
+			if err := s.stageCounts(b, r.st, e); err != nil {
+				r.err = fmt.Errorf("count entry: %w", err)
+				return errRebuild
+			}
 		}
 		if d.OnCommit != nil {
 			if err := callOnCommit(d.OnCommit, b, e); err != nil {

@@ -87,6 +87,11 @@ type Broadcasts struct {
 	ingests   map[string]*Ingest    // by resource id
 	playbacks map[string]*Playback  // by resource id
 	closed    bool
+
+	stats mediaStats // the counters of closed downtracks and receivers; see Stats
+	// latency is every live receiver's time from packet read to viewer
+	// write; see Stats.
+	latency media.LatencyHistogram
 }
 
 // NewBroadcasts prepares the live media side. Call Recover once at
@@ -453,6 +458,7 @@ func (bc *Broadcast) end(reason string, markEnded bool) {
 	}
 	for _, t := range tracks {
 		t.recv.Close()
+		bc.b.stats.retireReceiver(t.recv)
 	}
 	bc.recMu.Lock()
 	bc.mu.Lock()

@@ -284,7 +284,7 @@ func (bc *Broadcast) trackArrived(i *Ingest, remote *webrtc.TrackRemote, rr *web
 	case t != nil && sameCodec(t.recv.Codec(), remote.Codec()) && t.recv.AddTrack(remote, rr) == nil:
 		t.owner = i
 	default:
-		recv, err := media.NewReceiver(remote, rr, media.ReceiverConfig{WriteRTCP: bc.writeRTCP, Logger: bc.log})
+		recv, err := media.NewReceiver(remote, rr, media.ReceiverConfig{WriteRTCP: bc.writeRTCP, Logger: bc.log, Latency: &bc.b.latency})
 		if err != nil {
 			bc.mu.Unlock()
 			if w != nil {
@@ -338,6 +338,7 @@ func (bc *Broadcast) trackArrived(i *Ingest, remote *webrtc.TrackRemote, rr *web
 	}
 	if replaced != nil {
 		replaced.recv.Close()
+		bc.b.stats.retireReceiver(replaced.recv)
 	}
 	for _, r := range retiring {
 		bc.b.mu.Lock()

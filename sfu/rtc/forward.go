@@ -27,6 +27,7 @@ func (r *Room) newReceiver(pub *webrtc.PeerConnection, remote *webrtc.TrackRemot
 		WriteRTCP:  pub.WriteRTCP,
 		MaxBitrate: limit,
 		Logger:     r.log,
+		Latency:    &r.mgr.latency,
 	})
 }
 
@@ -92,6 +93,7 @@ func (s *subscription) close() {
 	s.alloc.Remove(s.down)
 	s.track.removeDown(s.down)
 	s.down.Close()
+	s.track.owner.room.mgr.stats.retireDown(s.down)
 }
 
 // subscribe starts forwarding t to p (or changes the preferences of an

@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"parley/sfu/media"
 	"parley/sfu/meeting"
 )
 
@@ -49,6 +50,10 @@ type Manager struct {
 	media    *mediaDeps
 	log      *slog.Logger
 	now      func() time.Time
+	stats    mediaStats // the counters of closed downtracks and receivers; see Stats
+	// latency is every meeting receiver's time from packet read to
+	// subscriber write; see Stats.
+	latency media.LatencyHistogram
 
 	mu     sync.Mutex
 	rooms  map[string]*Room

@@ -55,6 +55,14 @@ func (a *API) writeSummary(w http.ResponseWriter, status int, convID, memberID s
 	return nil
 }
 
+// chatLimits answers with the chat limits in force on this server (the
+// same object chat.sync.done carries), so clients hold back in their UI
+// what the server would refuse.
+func (a *API) chatLimits(w http.ResponseWriter, r *http.Request, p *Principal, _ []byte) error {
+	writeJSON(w, http.StatusOK, a.chat.ClientLimits())
+	return nil
+}
+
 func (a *API) listConversations(w http.ResponseWriter, r *http.Request, p *Principal, _ []byte) error {
 	sums, err := a.chat.Summaries(p.Member.ID)
 	if err != nil {

@@ -71,6 +71,7 @@ func (a *API) routeTable() []Route {
 		{Method: "POST", Path: p + "/conversations/{id}/messages", Policy: Policy{Access: Signed}, Summary: "send a message", handle: a.sendMessage},
 		{Method: "GET", Path: p + "/conversations/{id}/messages/{seq}/receipts", Policy: Policy{Access: Signed}, Summary: "who has read one of the caller's messages", handle: a.messageReceipts},
 		{Method: "PUT", Path: p + "/conversations/{id}/read", Policy: Policy{Access: Signed}, Summary: "move the caller's read cursor", handle: a.markRead},
+		{Method: "GET", Path: p + "/chat/limits", Policy: Policy{Access: Signed}, Summary: "the chat limits a client enforces before sending", handle: a.chatLimits},
 
 		// Actions on sent messages; the chat service decides who may.
 		{Method: "POST", Path: p + "/conversations/{id}/messages/{seq}/recall", Policy: Policy{Access: Signed}, Summary: "recall a message", handle: a.recallMessage},

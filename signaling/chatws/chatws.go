@@ -130,9 +130,16 @@ type syncRequest struct {
 	Cursors map[string]uint64 `json:"cursors"`
 }
 
+// syncDone is the data of chat.sync.done.
+type syncDone struct {
+	Conversations []messaging.Summary    `json:"conversations"`
+	Limits        messaging.ClientLimits `json:"limits"`
+}
+
 // sync streams the missing entries as chat.sync.page frames, then answers
-// with chat.sync.done and the summaries. Pages go through the session's
-// bounded queue like any frame.
+// with chat.sync.done: the summaries, and the chat limits in force, so a
+// client that syncs after every connect always holds the current ones.
+// Pages go through the session's bounded queue like any frame.
 func (hs *handlers) sync(ctx context.Context, s *ws.Session, m ws.Message) {
 	var req syncRequest
 	if len(m.Data) > 0 && !decode(s, m, &req) {
@@ -149,7 +156,7 @@ func (hs *handlers) sync(ctx context.Context, s *ws.Session, m ws.Message) {
 	if sums == nil {
 		sums = []messaging.Summary{}
 	}
-	s.Reply(m, "chat.sync.done", map[string]any{"conversations": sums})
+	s.Reply(m, "chat.sync.done", syncDone{Conversations: sums, Limits: hs.chat.ClientLimits()})
 }
 
 type rangeRequest struct {

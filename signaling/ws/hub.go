@@ -53,9 +53,11 @@ type Hub struct {
 	log      *slog.Logger
 
 	handlers map[string]Handler
+	stats    hubStats // see Stats
 
 	mu       sync.RWMutex
 	sessions map[string]map[*Session]struct{} // by member id
+	count    int                              // sessions in all
 	closed   bool
 	wg       sync.WaitGroup
 
@@ -74,10 +76,10 @@ func NewHub(cfg Config, verifier Verifier, members Members, logger *slog.Logger)
 		handlers: map[string]Handler{},
 		sessions: map[string]map[*Session]struct{}{},
 	}
-	h.handlers["ping"] = func(ctx context.Context, s *Session, m Message) {
+	h.Handle("ping", func(ctx context.Context, s *Session, m Message) {
 		s.Reply(m, "pong", struct{}{})
-	}
-	h.handlers["auth.refresh"] = h.handleRefresh
+	})
+	h.Handle("auth.refresh", h.handleRefresh)
 	return h
 }
 
@@ -85,6 +87,7 @@ func NewHub(cfg Config, verifier Verifier, members Members, logger *slog.Logger)
 // the hub serves its first connection.
 func (h *Hub) Handle(typ string, fn Handler) {
 	h.handlers[typ] = fn
+	h.stats.register(typ)
 }
 
 // OnCount sets a function called with the session count after each change,
@@ -106,9 +109,13 @@ func (h *Hub) DeliverToMember(memberID string, frame []byte) {
 	// spares this per-message path an allocation.
 	h.mu.RLock()
 	defer h.mu.RUnlock()
+	n := 0
 	for s := range h.sessions[memberID] {
-		s.Send(frame)
+		if s.Send(frame) {
+			n++
+		}
 	}
+	h.stats.delivered.Add(uint64(n))
 }
 
 // ServeHTTP authenticates and upgrades a request to a WebSocket session.
@@ -195,8 +202,9 @@ func (h *Hub) add(s *Session) bool {
 		h.sessions[s.memberID] = set
 	}
 	set[s] = struct{}{}
+	h.count++
 	h.wg.Add(1)
-	n := h.countLocked()
+	n := h.count
 	h.mu.Unlock()
 	h.report(n)
 	return true
@@ -204,13 +212,14 @@ func (h *Hub) add(s *Session) bool {
 
 func (h *Hub) remove(s *Session) {
 	h.mu.Lock()
-	if set := h.sessions[s.memberID]; set != nil {
-		delete(set, s)
-		if len(set) == 0 {
+	if _, ok := h.sessions[s.memberID][s]; ok {
+		delete(h.sessions[s.memberID], s)
+		h.count--
+		if len(h.sessions[s.memberID]) == 0 {
 			delete(h.sessions, s.memberID)
 		}
 	}
-	n := h.countLocked()
+	n := h.count
 	h.mu.Unlock()
 	h.wg.Done()
 	h.report(n)
@@ -222,19 +231,11 @@ func (h *Hub) report(n int) {
 	}
 }
 
-func (h *Hub) countLocked() int {
-	n := 0
-	for _, set := range h.sessions {
-		n += len(set)
-	}
-	return n
-}
-
 // Count is the number of open sessions on this node.
 func (h *Hub) Count() int {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	return h.countLocked()
+	return h.count
 }
 
 // MemberSessions returns the member's open sessions on this node.

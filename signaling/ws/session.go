@@ -111,19 +111,20 @@ func (s *Session) readLoop() {
 			return
 		}
 		if typ != websocket.MessageText {
-			s.sendError("", ErrCodeBadMessage, "send JSON text frames")
+			s.refuse("", ErrCodeBadMessage, "send JSON text frames")
 			continue
 		}
 		m, err := DecodeMessage(frame)
 		if err != nil {
-			s.sendError("", ErrCodeBadMessage, "cannot decode message: "+err.Error())
+			s.refuse("", ErrCodeBadMessage, "cannot decode message: "+err.Error())
 			continue
 		}
 		h, ok := s.hub.handlers[m.Type]
 		if !ok {
-			s.sendError(m.ID, ErrCodeUnknownType, "unknown message type "+m.Type)
+			s.refuse(m.ID, ErrCodeUnknownType, "unknown message type "+m.Type)
 			continue
 		}
+		s.hub.stats.countRequest(m.Type)
 		h(s.ctx, s, m)
 	}
 }
@@ -233,7 +234,15 @@ func (s *Session) Reply(req Message, typ string, data any) {
 
 // ReplyError sends an "error" message answering req.
 func (s *Session) ReplyError(req Message, code, message string) {
+	s.hub.stats.countError(req.Type, code)
 	s.sendError(req.ID, code, message)
+}
+
+// refuse answers a message no handler takes, counted under UnknownType.
+func (s *Session) refuse(id, code, message string) {
+	s.hub.stats.countRequest(UnknownType)
+	s.hub.stats.countError(UnknownType, code)
+	s.sendError(id, code, message)
 }
 
 func (s *Session) sendError(id, code, message string) {
@@ -247,6 +256,9 @@ func (s *Session) sendError(id, code, message string) {
 // handshake finishes in the background.
 func (s *Session) Close(code websocket.StatusCode, reason string) {
 	s.closeOnce.Do(func() {
+		if code == CloseTooSlow {
+			s.hub.stats.tooSlow.Add(1)
+		}
 		go func() {
 			s.out.closeMessages() // waits for a batch being written
 			s.brMu.Lock()

@@ -90,6 +90,8 @@ export class ChatClient extends EventTarget {
    */
   peer(id) {
     if (this.peers.has(id)) return this.peers.get(id);
+    const named = this.summaries.get(id)?.peer_id; // servers since peer_id name it in the summary
+    if (named) { this.peers.set(id, named); return named; }
     const p = directPeer(this.entries(id), this.me);
     if (p) { this.peers.set(id, p); return p; }
     if (!this.peers.has("?" + id) && this.summaries.get(id)?.conversation.kind === "direct") {
@@ -146,6 +148,9 @@ export class ChatClient extends EventTarget {
       merged.last_seq = Math.max(old.last_seq, s.last_seq);
     }
     delete merged.has_more; delete merged.next_seq;
+    // The server's unread count holds for the stretch it was taken over;
+    // recount starts from it when the log does not hold that stretch.
+    merged.counted = typeof s.unread === "number" ? { read: s.read_seq, last: s.last_seq, unread: s.unread } : old?.counted;
     this.summaries.set(id, merged);
     this.recount(id);
     if (!quiet) this.emit("conversations");
@@ -157,9 +162,13 @@ export class ChatClient extends EventTarget {
     const log = this.logs.get(id);
     if (log) s.last_seq = Math.max(s.last_seq, log.top);
     let unread = Math.max(0, s.last_seq - s.read_seq);
-    // The server counts every entry after read_seq. When the log holds
-    // that whole stretch, count what a person calls unread instead: other
-    // members' messages, not system lines, recalls or recalled messages.
+    // Unread is what a person calls unread: other members' messages, not
+    // system lines, recalls or recalled messages. The log counts it when
+    // it holds the whole stretch after read_seq; otherwise the server's
+    // count (which follows the same rule) stands, plus whatever arrived
+    // after the server counted.
+    const c = s.counted;
+    if (c && c.read === s.read_seq && s.last_seq >= c.last) unread = c.unread + (s.last_seq - c.last);
     if (unread && log && log.floor && log.floor <= s.read_seq + 1 && log.held >= s.last_seq) {
       unread = 0;
       for (let q = s.read_seq + 1; q <= s.last_seq; q++) {
