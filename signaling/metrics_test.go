@@ -142,7 +142,7 @@ func TestMetricsFollowMeetingsAndLives(t *testing.T) {
 		`parley_live_viewers{protocol="whep"}`: 0, `parley_live_viewers{protocol="websocket"}`: 0,
 		`parley_live_recordings`: 0, `parley_live_ingest_bytes_per_second`: 0,
 		`parley_media_forward_latency_seconds_count{service="meeting"}`: 0,
-		`parley_media_forward_latency_seconds_count{service="live"}`: 0,
+		`parley_media_forward_latency_seconds_count{service="live"}`:    0,
 	}
 	for _, side := range []string{"meeting", "live"} {
 		for _, c := range []string{"forwarded_packets", "forwarded_bytes", "retransmitted_packets", "nack_misses", "queue_dropped_packets", "keyframe_requests"} {
