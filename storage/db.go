@@ -43,6 +43,16 @@ type DB struct {
 	closeErr  error
 }
 
+// MemTableBytes is the size of Pebble's memtable (its default). Every
+// send does a point lookup that nearly always misses (the message log's
+// dedup check), and a miss walks the whole memtable skiplist, one cache
+// miss per node: with a 64 MiB memtable that walk was 18 % of the
+// server's CPU in a 1:1 chat benchmark (about 20 µs a lookup), while
+// flushed sstables answer a miss from their bloom filters. A 4 MiB
+// memtable cut the server's CPU per acked message by about 10 %
+// (bench/RESULTS.md).
+const MemTableBytes = 4 << 20
+
 // Open locks dataDir, creating it if needed, and opens the Pebble database in
 // dataDir/db. It fails at once with ErrLocked if another process has the
 // directory open.
@@ -62,7 +72,7 @@ func Open(dataDir string, opts Options) (*DB, error) {
 	defer cache.Unref()
 	popts := &pebble.Options{
 		Cache:        cache,
-		MemTableSize: 64 << 20,
+		MemTableSize: MemTableBytes,
 		Logger:       pebbleLogger{opts.Logger},
 	}
 	// Bloom filters let a point lookup skip sstables without the key: the
