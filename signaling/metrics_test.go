@@ -162,10 +162,12 @@ func TestMetricsFollowMeetingsAndLives(t *testing.T) {
 		}
 		t.Cleanup(mediatest.PlayUntil(tr, clip))
 	}
-	m := waitMetric(t, url, `parley_meeting_published_tracks{kind="video"}`, func(v float64) bool { return v == 1 })
+	// The two tracks' media may arrive in either order.
+	waitMetric(t, url, `parley_meeting_published_tracks{kind="video"}`, func(v float64) bool { return v == 1 })
+	m := waitMetric(t, url, `parley_meeting_published_tracks{kind="audio"}`, func(v float64) bool { return v == 1 })
 	wantSeries(t, m, map[string]float64{
 		`parley_meeting_rooms`: 1, `parley_meeting_participants{state="joined"}`: 1,
-		`parley_meeting_published_tracks{kind="audio"}`: 1, `parley_meeting_subscriptions`: 0,
+		`parley_meeting_published_tracks{kind="video"}`: 1, `parley_meeting_subscriptions`: 0,
 		`parley_http_requests_total{code="201",route="POST /api/v1/meetings"}`: 1,
 	})
 	waitMetric(t, url, `parley_meeting_ingest_bytes_per_second`, func(v float64) bool { return v > 0 })
