@@ -95,11 +95,33 @@ func (l *Log) countAt(prefix []byte, seq uint64) (uint64, error) {
 	return n, nil
 }
 
+// maxCachedSenders bounds the senders whose totals a conversation's
+// cached state keeps; past it the cache starts over, and totals are read
+// from disk again.
+const maxCachedSenders = 64
+
+// countKey names one running total in the committer's scratch: a
+// conversation's (sender empty) or one sender's in it.
+type countKey struct {
+	st     *convState
+	sender string
+}
+
 // stageCounts adds to b the running totals of the counted entry e, whose
-// conversation's last committed seq is st.last.
+// conversation's state is st. Each total continues from the batch's
+// scratch, else from st's cache of the committed totals, else from disk,
+// where everything up to st.last is committed (this shard is the
+// conversation's only writer).
 func (s *shard) stageCounts(b *storage.Batch, st *convState, e Entry) error {
-	for _, prefix := range [][]byte{countPrefix(e.ConversationID), senderCountPrefix(e.ConversationID, e.SenderID)} {
-		n, ok := s.counts[string(prefix)]
+	for _, k := range []countKey{{st: st}, {st: st, sender: e.SenderID}} {
+		prefix := countPrefix(e.ConversationID)
+		if k.sender != "" {
+			prefix = senderCountPrefix(e.ConversationID, k.sender)
+		}
+		n, ok := s.counts[k]
+		if !ok {
+			n, ok = st.cachedCount(k.sender)
+		}
 		if !ok {
 			var err error
 			if n, err = s.log.countAt(prefix, st.last); err != nil {
@@ -107,8 +129,37 @@ func (s *shard) stageCounts(b *storage.Batch, st *convState, e Entry) error {
 			}
 		}
 		n++
-		s.counts[string(prefix)] = n
+		s.counts[k] = n
 		b.Set(storage.AppendUint64(prefix, e.Seq), binary.AppendUvarint(nil, n))
 	}
 	return nil
+}
+
+// cachedCount is st's committed total for sender ("" for the whole
+// conversation), if cached.
+func (st *convState) cachedCount(sender string) (uint64, bool) {
+	if sender == "" {
+		return st.total, st.totalKnown
+	}
+	n, ok := st.bySender[sender]
+	return n, ok
+}
+
+// keepCounts caches the totals of a batch that has just committed: they
+// are now the committed totals at each conversation's last seq.
+func (s *shard) keepCounts() {
+	for k, n := range s.counts {
+		st := k.st
+		if k.sender == "" {
+			st.total, st.totalKnown = n, true
+			continue
+		}
+		if _, ok := st.bySender[k.sender]; !ok && len(st.bySender) >= maxCachedSenders {
+			st.bySender = nil
+		}
+		if st.bySender == nil {
+			st.bySender = make(map[string]uint64)
+		}
+		st.bySender[k.sender] = n
+	}
 }

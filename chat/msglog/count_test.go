@@ -135,3 +135,41 @@ func TestCountedConcurrent(t *testing.T) {
 		t.Fatalf("counted %d entries in all, appended %d counted", sum, want)
 	}
 }
+
+// TestCountedManySenders: more senders in one conversation than the
+// committer keeps totals for, taking turns over many batches, with a
+// conversation cache so small that states are evicted and reloaded. The
+// cached totals must never drift from the stored ones.
+func TestCountedManySenders(t *testing.T) {
+	db := openDB(t, t.TempDir())
+	l, err := msglog.Open(db, msglog.Options{Shards: 1, CacheConversations: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	senders := make([]string, 100) // past maxCachedSenders
+	for i := range senders {
+		senders[i] = fmt.Sprintf("member-%03d", i)
+	}
+	for i := range 600 {
+		conv := "big" // first one conversation, its state cached throughout
+		if i >= 400 {
+			conv = []string{"big", "other"}[i%2] // then two, sharing the one-state cache
+		}
+		n := 20 // first a few senders, whose totals stay cached
+		if i >= 200 {
+			n = len(senders) // then more than the cache holds
+		}
+		d := text(conv, senders[(i*7)%n], fmt.Sprintf("m%d", i), "hi")
+		d.Counted = true
+		if _, _, err := l.Append(context.Background(), d); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all := func(msglog.Entry) bool { return true }
+	for conv, want := range map[string]uint64{"big": 500, "other": 100} {
+		if total, _ := wantCounts(t, l, conv, senders, all); total != want {
+			t.Fatalf("%s: %d counted, want %d", conv, total, want)
+		}
+	}
+}

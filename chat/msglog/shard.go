@@ -39,6 +39,20 @@ type convState struct {
 	pending int           // drafts of the batch in progress that pinned this state
 	failed  bool          // the last commit failed: reload last, never evict
 	elem    *list.Element // position in shard.lru
+
+	// Running totals of counted entries up to last (count.go), so the
+	// committer need not seek them on disk for every message: total for
+	// the conversation when totalKnown, bySender for its recent senders.
+	// Only the committer touches them.
+	total      uint64
+	totalKnown bool
+	bySender   map[string]uint64
+}
+
+// forgetCounts drops st's cached totals; the next counted entry reads
+// them from disk.
+func (st *convState) forgetCounts() {
+	st.total, st.totalKnown, st.bySender = 0, false, nil
 }
 
 // shard is one committer goroutine and the cache of the conversations
@@ -53,7 +67,7 @@ type shard struct {
 	capacity int
 
 	first  map[string]*request // committer scratch: first draft per dedup key in a batch
-	counts map[string]uint64   // committer scratch: running totals of counted entries in a batch, by key prefix (count.go)
+	counts map[countKey]uint64 // committer scratch: running totals of counted entries in a batch (count.go)
 }
 
 func newShard(l *Log, capacity int) *shard {
@@ -64,7 +78,7 @@ func newShard(l *Log, capacity int) *shard {
 		lru:      list.New(),
 		capacity: capacity,
 		first:    make(map[string]*request),
-		counts:   make(map[string]uint64),
+		counts:   make(map[countKey]uint64),
 	}
 }
 
@@ -119,6 +133,9 @@ func (s *shard) commit(reqs []*request) {
 
 	s.pin(reqs)
 	err := s.build(reqs, millisNow())
+	if err == nil {
+		s.keepCounts()
+	}
 	s.unpin(reqs, err)
 
 	for _, r := range reqs {
@@ -173,6 +190,7 @@ func (s *shard) pin(reqs []*request) {
 			if last, err = s.log.lastOnDisk(st.conv); err == nil {
 				st.last = last
 			}
+			st.forgetCounts()
 		}
 		if err != nil {
 			r.err = err
@@ -196,6 +214,7 @@ func (s *shard) unpin(reqs []*request, commitErr error) {
 		st.pending--
 		if commitErr != nil {
 			st.failed = true
+			st.forgetCounts()
 			continue
 		}
 		st.failed = false
