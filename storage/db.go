@@ -43,15 +43,17 @@ type DB struct {
 	closeErr  error
 }
 
-// MemTableBytes is the size of Pebble's memtable (its default). Every
-// send does a point lookup that nearly always misses (the message log's
-// dedup check), and a miss walks the whole memtable skiplist, one cache
-// miss per node: with a 64 MiB memtable that walk was 18 % of the
-// server's CPU in a 1:1 chat benchmark (about 20 µs a lookup), while
-// flushed sstables answer a miss from their bloom filters. A 4 MiB
-// memtable cut the server's CPU per acked message by about 10 %
-// (bench/RESULTS.md).
-const MemTableBytes = 4 << 20
+// MemTableBytes is the size of Pebble's memtable. Every send does a
+// point lookup that nearly always misses (the message log's dedup check),
+// and a miss walks the memtable's skiplist with a cache miss per node:
+// with 64 MiB that walk was 18 % of the server's CPU in a 1:1 chat
+// benchmark, about 20 µs a lookup, while flushed sstables answer a miss
+// from their bloom filters. A small memtable moves the cost to
+// compaction instead: each small L0 file overlaps all of Lbase (message
+// keys spread over every conversation), and at Pebble's default 4 MiB
+// compaction took a quarter of the CPU. 16 MiB did best in 45 to 60 s
+// runs (bench/RESULTS.md).
+const MemTableBytes = 16 << 20
 
 // Open locks dataDir, creating it if needed, and opens the Pebble database in
 // dataDir/db. It fails at once with ErrLocked if another process has the
