@@ -54,7 +54,7 @@ func newMetrics(s *Server) *metrics {
 // once every service exists.
 func (m *metrics) registerServices(s *Server) {
 	m.reg.MustRegister(
-		newChatCollector(s.chat, s.fan, s.hub, s.liveViewers.Hub(), s.meetingGuests.Hub()),
+		newChatCollector(s.chat, s.msgs, s.fan, s.hub, s.liveViewers.Hub(), s.meetingGuests.Hub()),
 		newMediaCollector(s.rooms, s.broadcasts),
 	)
 }

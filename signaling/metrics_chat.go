@@ -5,6 +5,7 @@ import (
 
 	"parley/chat/fanout"
 	"parley/chat/messaging"
+	"parley/chat/msglog"
 	"parley/signaling/ws"
 )
 
@@ -14,6 +15,7 @@ import (
 // of Prometheus.
 type chatCollector struct {
 	chat *messaging.Service
+	log  *msglog.Log
 	fan  *fanout.Fanout
 	hubs []*ws.Hub // the member hub, the live viewers' and the meeting guests'
 
@@ -22,11 +24,21 @@ type chatCollector struct {
 	deliveries                         *prometheus.Desc
 	online, conversations, backlog     *prometheus.Desc
 	wsRequests, wsErrors, wsSlowCloses *prometheus.Desc
+	commits, committed, commitTime     *prometheus.Desc
+	commitFailures                     *prometheus.Desc
 }
 
-func newChatCollector(chat *messaging.Service, fan *fanout.Fanout, hubs ...*ws.Hub) *chatCollector {
+func newChatCollector(chat *messaging.Service, log *msglog.Log, fan *fanout.Fanout, hubs ...*ws.Hub) *chatCollector {
 	return &chatCollector{
-		chat: chat, fan: fan, hubs: hubs,
+		chat: chat, log: log, fan: fan, hubs: hubs,
+		commits: prometheus.NewDesc("parley_chat_log_commits_total",
+			"Synced batches the message log committed. Entries over commits is how many sends share one fsync.", nil, nil),
+		committed: prometheus.NewDesc("parley_chat_log_entries_total",
+			"Entries those batches stored (resends not included).", nil, nil),
+		commitTime: prometheus.NewDesc("parley_chat_log_commit_seconds_total",
+			"Time the committed batches took, building to synced commit; over commits, the disk's share of each send's ack latency.", nil, nil),
+		commitFailures: prometheus.NewDesc("parley_chat_log_commit_failures_total",
+			"Batches whose synced commit failed (the disk is failing or full); their senders got an error.", nil, nil),
 		stored: prometheus.NewDesc("parley_chat_messages_stored_total",
 			"Entries stored in the message log, by conversation kind (direct, group, other: live interactions) and entry type.",
 			[]string{"kind", "type"}, nil),
@@ -63,6 +75,7 @@ func (c *chatCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.stored, c.refusals, c.published, c.publishErrors, c.received, c.deliveries,
 		c.online, c.conversations, c.backlog, c.wsRequests, c.wsErrors, c.wsSlowCloses,
+		c.commits, c.committed, c.commitTime, c.commitFailures,
 	} {
 		ch <- d
 	}
@@ -77,6 +90,12 @@ func (c *chatCollector) Collect(ch chan<- prometheus.Metric) {
 	for reason, n := range st.SendRefusals {
 		ch <- prometheus.MustNewConstMetric(c.refusals, prometheus.CounterValue, float64(n), reason)
 	}
+
+	ls := c.log.Stats()
+	ch <- prometheus.MustNewConstMetric(c.commits, prometheus.CounterValue, float64(ls.Commits))
+	ch <- prometheus.MustNewConstMetric(c.committed, prometheus.CounterValue, float64(ls.Entries))
+	ch <- prometheus.MustNewConstMetric(c.commitTime, prometheus.CounterValue, ls.CommitTime.Seconds())
+	ch <- prometheus.MustNewConstMetric(c.commitFailures, prometheus.CounterValue, float64(ls.Failed))
 
 	fs := c.fan.Stats()
 	ch <- prometheus.MustNewConstMetric(c.published, prometheus.CounterValue, float64(fs.Published))

@@ -96,6 +96,7 @@ func TestMetricsCountChat(t *testing.T) {
 		`parley_chat_bus_publish_errors_total`:                          0,
 		`parley_chat_deliveries_total`:                                  -1,
 		`parley_ws_slow_closes_total`:                                   0,
+		`parley_chat_log_commit_failures_total`:                         0,
 		`parley_ws_requests_total{type="ping"}`:                         2, // each device's first
 	})
 
@@ -112,7 +113,7 @@ func TestMetricsCountChat(t *testing.T) {
 	}
 
 	after := scrape(t, f.srv.URL)
-	for series, delta := range map[string]float64{stored: n, requests: n + 1, tooLarge: 1, wsError: 1} {
+	for series, delta := range map[string]float64{stored: n, requests: n + 1, tooLarge: 1, wsError: 1, `parley_chat_log_entries_total`: n} {
 		if got := after[series] - before[series]; got != delta {
 			t.Errorf("%s went up by %v, want %v", series, got, delta)
 		}

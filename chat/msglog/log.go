@@ -75,6 +75,7 @@ type Log struct {
 	wg        sync.WaitGroup // committer goroutines
 
 	onDurable atomic.Pointer[func(Entry)] // see OnDurable
+	stats     logStats                    // see Stats
 }
 
 // OnDurable registers fn to see every newly stored entry, once, after its

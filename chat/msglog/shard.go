@@ -132,11 +132,13 @@ func (s *shard) commit(reqs []*request) {
 	}
 
 	s.pin(reqs)
+	start := time.Now()
 	err := s.build(reqs, millisNow())
 	if err == nil {
 		s.keepCounts()
 	}
 	s.unpin(reqs, err)
+	s.log.stats.countCommit(reqs, time.Since(start), err)
 
 	for _, r := range reqs {
 		switch {
