@@ -88,7 +88,7 @@ type Broadcasts struct {
 	playbacks map[string]*Playback  // by resource id
 	closed    bool
 
-	stats mediaStats // the counters of closed downtracks and receivers; see Stats
+	totals media.ForwardTotals // forwarding counters, closed downtracks' and receivers' included; see Stats
 	// latency is every live receiver's time from packet read to viewer
 	// write; see Stats.
 	latency media.LatencyHistogram
@@ -458,7 +458,7 @@ func (bc *Broadcast) end(reason string, markEnded bool) {
 	}
 	for _, t := range tracks {
 		t.recv.Close()
-		bc.b.stats.retireReceiver(t.recv)
+		bc.b.totals.RetireReceiver(t.recv)
 	}
 	bc.recMu.Lock()
 	bc.mu.Lock()

@@ -338,7 +338,7 @@ func (bc *Broadcast) trackArrived(i *Ingest, remote *webrtc.TrackRemote, rr *web
 	}
 	if replaced != nil {
 		replaced.recv.Close()
-		bc.b.stats.retireReceiver(replaced.recv)
+		bc.b.totals.RetireReceiver(replaced.recv)
 	}
 	for _, r := range retiring {
 		bc.b.mu.Lock()

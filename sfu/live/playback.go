@@ -350,7 +350,7 @@ func (p *Playback) replaceTrack(kind webrtc.RTPCodecType, recv *media.Receiver) 
 	}
 	p.alloc.Remove(vt.dt)
 	vt.dt.Close()
-	p.bc.b.stats.retireDown(vt.dt)
+	p.bc.b.totals.RetireDownTrack(vt.dt)
 	vt.dt = dt
 	p.alloc.Add(dt)
 }
@@ -385,7 +385,7 @@ func (p *Playback) Close() {
 	p.alloc.Close()
 	for _, vt := range tracks {
 		vt.dt.Close()
-		b.stats.retireDown(vt.dt)
+		b.totals.RetireDownTrack(vt.dt)
 	}
 	_ = p.pc.Close()
 	if recordID != "" {

@@ -93,7 +93,7 @@ func (s *subscription) close() {
 	s.alloc.Remove(s.down)
 	s.track.removeDown(s.down)
 	s.down.Close()
-	s.track.owner.room.mgr.stats.retireDown(s.down)
+	s.track.owner.room.mgr.totals.RetireDownTrack(s.down)
 }
 
 // subscribe starts forwarding t to p (or changes the preferences of an

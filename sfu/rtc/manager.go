@@ -50,7 +50,7 @@ type Manager struct {
 	media    *mediaDeps
 	log      *slog.Logger
 	now      func() time.Time
-	stats    mediaStats // the counters of closed downtracks and receivers; see Stats
+	totals   media.ForwardTotals // forwarding counters, closed downtracks' and receivers' included; see Stats
 	// latency is every meeting receiver's time from packet read to
 	// subscriber write; see Stats.
 	latency media.LatencyHistogram

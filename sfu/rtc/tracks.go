@@ -312,7 +312,7 @@ func (r *Room) dropTrackLocked(t *publishedTrack, reason string, after *afterUnl
 			_ = o.unsubscribe(t.id)
 		}
 		recv.Close()
-		r.mgr.stats.retireReceiver(recv)
+		r.mgr.totals.RetireReceiver(recv)
 	})
 }
 
