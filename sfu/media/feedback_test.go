@@ -81,14 +81,9 @@ func TestLossIsRecoveredThroughNACK(t *testing.T) {
 func TestKeyframeRequestsAreThrottled(t *testing.T) {
 	srv := newTestServer(t)
 	warm, _ := vp8Clips(t)
-	pub := mediatest.NewPeer(t, mediatest.ClientConfig{})
-	track := mediatest.NewTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "cam", "pub", "")
-	pub.Publish(track)
 	start := time.Now()
-	waitReceivers := srv.publish(pub, ReceiverConfig{MaxBitrate: 2_000_000})
-	pub.WaitConnected(10 * time.Second)
-	t.Cleanup(mediatest.PlayUntil(track, warm))
-	r := waitReceivers(1)[0]
+	pub, r := srv.publishCamera(mediatest.ClientConfig{}, ReceiverConfig{MaxBitrate: 2_000_000},
+		func(tr *mediatest.Track) func() { return mediatest.PlayUntil(tr, warm) })
 	sub := srv.subscribe(mediatest.ClientConfig{}, r)
 	rec := sub.tracks["cam"]
 	if !rec.WaitFor(10*time.Second, hasKeyframe) {
@@ -127,13 +122,8 @@ func TestKeyframeRequestsAreThrottled(t *testing.T) {
 func TestMuteStopsForwardingAtOnce(t *testing.T) {
 	srv := newTestServer(t)
 	warm, _ := vp8Clips(t)
-	pub := mediatest.NewPeer(t, mediatest.ClientConfig{})
-	track := mediatest.NewTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "cam", "pub", "")
-	pub.Publish(track)
-	waitReceivers := srv.publish(pub, ReceiverConfig{})
-	pub.WaitConnected(10 * time.Second)
-	t.Cleanup(mediatest.PlayUntil(track, warm))
-	r := waitReceivers(1)[0]
+	_, r := srv.publishCamera(mediatest.ClientConfig{}, ReceiverConfig{},
+		func(tr *mediatest.Track) func() { return mediatest.PlayUntil(tr, warm) })
 	sub := srv.subscribe(mediatest.ClientConfig{}, r)
 	rec := sub.tracks["cam"]
 	dt := sub.downTracks[0]
@@ -210,13 +200,8 @@ func TestNewSubscriberStartsOnKeyframe(t *testing.T) {
 	if clip.Keyframes() != 1 {
 		t.Fatalf("clip has %d keyframes, want 1", clip.Keyframes())
 	}
-	pub := mediatest.NewPeer(t, mediatest.ClientConfig{})
-	track := mediatest.NewTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "cam", "pub", "")
-	pub.Publish(track)
-	waitReceivers := srv.publish(pub, ReceiverConfig{})
-	pub.WaitConnected(10 * time.Second)
-	t.Cleanup(mediatest.PlayLive(track, clip))
-	r := waitReceivers(1)[0]
+	_, r := srv.publishCamera(mediatest.ClientConfig{}, ReceiverConfig{},
+		func(tr *mediatest.Track) func() { return mediatest.PlayLive(tr, clip) })
 	for i, clientOffers := range []bool{false, true, false, true} {
 		sub := srv.subscribeWith(subscribeConfig{ClientOffers: clientOffers}, r)
 		rec := sub.tracks["cam"]

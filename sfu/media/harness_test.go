@@ -190,3 +190,18 @@ func hasKeyframe(frames []mediatest.ReceivedFrame) bool {
 	}
 	return false
 }
+
+// publishCamera publishes one VP8 track, "cam", from a new client and
+// starts play on it (mediatest.PlayUntil or PlayLive, stopped when the
+// test ends). It returns the client and the track's receiver.
+func (s *testServer) publishCamera(client mediatest.ClientConfig, cfg ReceiverConfig,
+	play func(*mediatest.Track) (stop func())) (*mediatest.Peer, *Receiver) {
+	s.t.Helper()
+	pub := mediatest.NewPeer(s.t, client)
+	track := mediatest.NewTrack(webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8}, "cam", "pub", "")
+	pub.Publish(track)
+	waitReceivers := s.publish(pub, cfg)
+	pub.WaitConnected(10 * time.Second)
+	s.t.Cleanup(play(track))
+	return pub, waitReceivers(1)[0]
+}
