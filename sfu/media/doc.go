@@ -18,8 +18,10 @@
 //
 // Each layer has a goroutine that reads its packets and keeps the last
 // ones in a packet cache, one per layer shared by every subscriber. It
-// puts a reference to each packet in the queue of every consumer that
-// wants that layer and never waits: a full queue drops.
+// writes each packet itself to the first InlineFanout downtracks that
+// want the layer (a UDP write does not wait on the subscriber), and puts
+// a reference to it in the queue of every other consumer, which has its
+// own goroutine; it never waits on a queue: a full one drops.
 //
 // Layers are known by quality index, 0 the lowest, as Receiver.Layers
 // orders them: by picture size (read from VP8, VP9 and H.264 keyframes),

@@ -49,6 +49,7 @@ type DownTrack struct {
 	logger   *slog.Logger
 	q        *queue
 
+	inline   bool // set by Receiver.addDownTrack before the first packet; see InlineFanout
 	muted    atomic.Bool
 	ready    atomic.Bool  // the subscriber's SRTP keys exist; see becomeReady
 	target   atomic.Int32 // slot wanted, -1 for none
@@ -248,9 +249,10 @@ func (d *DownTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameter
 			d.exts = append(d.exts, extMap{from: from, to: uint8(e.ID)})
 		}
 	}
-	go d.writeLoop()
 	go d.readRTCP(ctx.RTCPReader())
-	d.r.addDownTrack(d)
+	if !d.r.addDownTrack(d) {
+		go d.writeLoop() // what it queued meanwhile waits in d.q
+	}
 	d.retarget()
 	return codec, nil
 }
@@ -395,7 +397,12 @@ func (d *DownTrack) writeLoop() {
 	}
 }
 
+// forward writes one packet to the subscriber: from the writeLoop, or
+// inline from the layers' read loops (several at once during a layer
+// switch), hence writeMu around the scratch buffers too.
 func (d *DownTrack) forward(e entry) {
+	d.writeMu.Lock()
+	defer d.writeMu.Unlock()
 	n, ok := e.layer.cache.get(e.sn, d.buf)
 	if !ok {
 		return // overwritten while queued: this subscriber lags far behind
@@ -403,8 +410,6 @@ func (d *DownTrack) forward(e entry) {
 	if err := d.pkt.Unmarshal(d.buf[:n]); err != nil {
 		return
 	}
-	d.writeMu.Lock()
-	defer d.writeMu.Unlock()
 	if d.muted.Load() || e.layer.refused.Load() {
 		// Muted, or the layer runs over the publisher's bitrate cap.
 		if d.muted.Load() || e.layer.slot == d.fwd.cur {

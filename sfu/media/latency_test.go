@@ -50,3 +50,44 @@ func TestLatencyHistogramBuckets(t *testing.T) {
 		t.Errorf("bucket 6 is %v; the test assumes 5ms", LatencyBuckets[6])
 	}
 }
+
+// The first InlineFanout downtracks of a track are written by its read
+// loop, the rest through their queues; either way each gets every
+// packet, in order.
+func TestInlineAndQueuedDownTracks(t *testing.T) {
+	r := newTestReceiver(t, vp8Params, ReceiverConfig{})
+	f := newFeed(t, r, "")
+	type bound struct {
+		d *DownTrack
+		w *recordingWriter
+	}
+	var downs []bound
+	for range InlineFanout + 3 {
+		d := NewDownTrack(r, DownTrackConfig{})
+		ctx := newFakeContext(vp8Params, true)
+		if _, err := d.Bind(ctx); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(d.Close)
+		downs = append(downs, bound{d, ctx.w})
+	}
+	for i, b := range downs {
+		if b.d.inline != (i < InlineFanout) {
+			t.Fatalf("downtrack %d: inline %v", i, b.d.inline)
+		}
+	}
+	const packets = 40
+	for i := range packets {
+		f.send(t, &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1, SequenceNumber: uint16(100 + i), Timestamp: uint32(i * 3000)},
+			Payload: vp8Payload(i == 0, 320, 180)})
+	}
+	for i, b := range downs {
+		waitUntil(t, 5*time.Second, "every packet forwarded", func() bool { return b.d.Stats().Packets == packets })
+		sent := b.w.sent()
+		for j := 1; j < len(sent); j++ {
+			if sent[j].header.SequenceNumber != sent[j-1].header.SequenceNumber+1 {
+				t.Fatalf("downtrack %d (inline %v): packet %d has SN %d after %d", i, b.d.inline, j, sent[j].header.SequenceNumber, sent[j-1].header.SequenceNumber)
+			}
+		}
+	}
+}
