@@ -43,6 +43,13 @@ const (
 	// streams can continue the same receivers (viewers see no break in
 	// sequence) before the old ones stop.
 	ReplaceOverlap = 5 * time.Second
+	// SlowKeyframeInterval is the keyframe interval past which a live's
+	// log warns, once, when a viewer starts. A new viewer sees nothing
+	// until a keyframe, and OBS does not answer keyframe requests: with
+	// its default keyframe interval ("auto", 250 frames with x264) a
+	// viewer waits up to about 8 s at 30 fps for a picture. The fix is in
+	// the encoder: OBS's Keyframe Interval set to 1 or 2 s.
+	SlowKeyframeInterval = 2 * time.Second
 	// layerCheckInterval is how often the recording's choice of simulcast
 	// layer is checked against the layers that are flowing.
 	layerCheckInterval = time.Second
@@ -202,10 +209,13 @@ func (b *Broadcasts) Close() {
 // codec makes a new receiver, and each viewer's sender is switched to a
 // DownTrack of it.
 type Broadcast struct {
-	b      *Broadcasts
-	liveID string
-	log    *slog.Logger
-	record bool // the live asked to be recorded, as of the broadcast's start
+	b *Broadcasts
+	// slowKeyframesLogged is set once the log has said the encoder's
+	// keyframes are too far apart (see SlowKeyframeInterval).
+	slowKeyframesLogged atomic.Bool
+	liveID              string
+	log                 *slog.Logger
+	record              bool // the live asked to be recorded, as of the broadcast's start
 
 	// pubPC is the current publisher's connection, where keyframe
 	// requests and bitrate caps go.

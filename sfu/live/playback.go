@@ -147,6 +147,7 @@ func (b *Broadcasts) newPlayback(ctx context.Context, liveID string, v Viewer, o
 	if err != nil {
 		return nil, fmt.Errorf("play live %s: %w", liveID, err)
 	}
+	bc.checkKeyframeInterval(recvs[webrtc.RTPCodecTypeVideo])
 	if n := bc.Viewers(); n >= b.cfg.MaxViewers {
 		return nil, fmt.Errorf("play live %s: %w: %d viewers on this server", liveID, ErrCapacity, n)
 	}
@@ -430,5 +431,24 @@ func (bc *Broadcast) waitTracks(ctx context.Context) (map[webrtc.RTPCodecType]*m
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+	}
+}
+
+// checkKeyframeInterval logs, once per broadcast, that the encoder's
+// keyframes are further apart than SlowKeyframeInterval: every new
+// viewer waits for the next one, since encoders such as OBS ignore the
+// keyframe request a new viewer's start sends.
+func (bc *Broadcast) checkKeyframeInterval(video *media.Receiver) {
+	if video == nil || bc.slowKeyframesLogged.Load() {
+		return
+	}
+	var worst time.Duration
+	for _, l := range video.Layers() {
+		worst = max(worst, l.KeyframeInterval)
+	}
+	if worst > SlowKeyframeInterval && bc.slowKeyframesLogged.CompareAndSwap(false, true) {
+		bc.log.Warn("live: the encoder sends a keyframe only every "+worst.Round(100*time.Millisecond).String()+
+			"; new viewers wait up to that long for a picture. In OBS set Settings → Output → Keyframe Interval to 1 s",
+			"keyframe_interval", worst, "limit", SlowKeyframeInterval)
 	}
 }

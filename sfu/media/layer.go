@@ -24,6 +24,8 @@ type layer struct {
 	lastPacket atomic.Int64 // unix nanoseconds
 	lastPLI    atomic.Int64 // unix nanoseconds of the last keyframe request
 	lastKey    atomic.Int64 // unix nanoseconds of the last keyframe's first packet
+	lastKeyTS  atomic.Uint32
+	keyGap     atomic.Int64 // nanoseconds between the last two keyframes
 	refused    atomic.Bool
 	overTicks  int // ticker goroutine only
 
@@ -52,6 +54,11 @@ type LayerInfo struct {
 	// Active is false when the layer has stopped or is refused for
 	// running over ReceiverConfig.MaxBitrate.
 	Active bool
+	// KeyframeInterval is the time between the layer's last two
+	// keyframes, zero until two have arrived. A new subscriber waits up
+	// to this long for a picture when the publisher ignores keyframe
+	// requests, as OBS does.
+	KeyframeInterval time.Duration
 }
 
 // Layers lists the track's layers from lowest to highest quality: by
@@ -66,6 +73,7 @@ func (r *Receiver) Layers() []LayerInfo {
 		out[i] = LayerInfo{
 			RID: l.rid, SSRC: l.ssrc.Load(), Bitrate: int(l.bitrate.Load()),
 			Width: int(l.width.Load()), Height: int(l.height.Load()), Active: l.alive(now),
+			KeyframeInterval: time.Duration(l.keyGap.Load()),
 		}
 	}
 	return out

@@ -362,6 +362,14 @@ func (r *Receiver) push(l *layer, b []byte, pkt *rtp.Packet) {
 	l.ssrc.Store(pkt.SSRC)
 	keyframe := len(pkt.Payload) > 0 && isKeyframeStart(r.ckind, pkt.Payload)
 	if keyframe && r.kind == webrtc.RTPCodecTypeVideo {
+		// A keyframe may open with several "start" packets (an H.264
+		// SPS, then the IDR slice): one picture is one timestamp.
+		if prev := l.lastKey.Load(); prev == 0 || l.lastKeyTS.Load() != pkt.Timestamp {
+			if prev != 0 {
+				l.keyGap.Store(now - prev)
+			}
+			l.lastKeyTS.Store(pkt.Timestamp)
+		}
 		l.lastKey.Store(now)
 		if w, h, ok := pictureSize(r.ckind, pkt.Payload); ok {
 			l.width.Store(int32(w))

@@ -289,3 +289,25 @@ func TestAddDownTrackRefusesUnknownCodec(t *testing.T) {
 		t.Fatalf("AddDownTrack(H266) = %v, %d transceivers", err, len(pc.GetTransceivers()))
 	}
 }
+
+// KeyframeInterval is the wall time between the last two keyframes; a
+// keyframe that opens with two start packets of one picture counts once.
+func TestKeyframeInterval(t *testing.T) {
+	r := newTestReceiver(t, vp8Params, ReceiverConfig{})
+	f := newFeed(t, r, "")
+	key := func(sn uint16, ts uint32) {
+		f.send(t, &rtp.Packet{Header: rtp.Header{Version: 2, SSRC: 1, SequenceNumber: sn, Timestamp: ts}, Payload: vp8Payload(true, 320, 180)})
+	}
+	key(1, 3000)
+	if got := r.Layers()[0].KeyframeInterval; got != 0 {
+		t.Fatalf("after one keyframe: %v", got)
+	}
+	const gap = 60 * time.Millisecond
+	time.Sleep(gap)
+	key(2, 6000)
+	key(3, 6000) // the same picture
+	got := r.Layers()[0].KeyframeInterval
+	if got < gap || got > 5*time.Second {
+		t.Fatalf("keyframe interval %v, want about %v", got, gap)
+	}
+}

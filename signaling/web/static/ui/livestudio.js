@@ -159,7 +159,7 @@ export class LiveStudio {
 
   obsPanel() {
     const key = streamKeys.get(this.live.id);
-    const steps = ["live.obs.step1", "live.obs.step2", "live.obs.step3", "live.obs.step4", "live.obs.step5"];
+    const steps = ["live.obs.step1", "live.obs.step2", "live.obs.step3", "live.obs.step4", "live.obs.step5", "live.obs.step6"];
     return h("div", { class: "obs-panel" },
       h("p", { class: "muted", text: t("live.obs.intro") }),
       copyField(t("live.whipURL"), this.live.whip_url || this.lives.whipURL(this.live.id), { name: "whip_url" }),
