@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v3"
 
 	"parley/sfu/live"
@@ -82,6 +83,15 @@ func TestMediaStatsFollowTheLive(t *testing.T) {
 	}
 	player.Accept(answer)
 	receiveBoth(t, player)
+	// A new viewer may start without any keyframe request (on a keyframe
+	// replayed from the cache); the player asks for one.
+	for _, tr := range player.PC.GetTransceivers() {
+		if r := tr.Receiver(); r != nil && tr.Kind() == webrtc.RTPCodecTypeVideo && r.Track() != nil {
+			if err := player.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(r.Track().SSRC())}}); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
 	before := waitMediaStats(t, bcs, "a keyframe request and a measured bitrate", func(st live.MediaStats) bool {
 		return st.Media.KeyframeRequests > 0 && st.IngestBitrate > 0
 	})

@@ -40,9 +40,9 @@
 // until the connection's DTLS transport is up: Pion drops, without an
 // error, what is written before the SRTP keys exist, and a stream that
 // lost its opening keyframe that way would show nothing until the next
-// one. It then asks for its keyframe, sooner than the usual throttle
-// allows (StartKeyframeInterval), since its subscriber has no picture
-// yet. It forwards one layer at a time and rewrites sequence numbers and
+// one. It then starts on the keyframe that has just passed, replayed
+// from the cache when it is recent enough, or else asks for one. It
+// forwards one layer at a time and rewrites sequence numbers and
 // timestamps, so the subscriber sees one continuous stream across layer
 // switches and publisher SSRC changes; a switch waits for a keyframe on
 // the new layer, which it requests. It answers the subscriber's NACKs

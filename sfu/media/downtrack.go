@@ -418,23 +418,36 @@ func (d *DownTrack) forward(e entry) {
 		}
 		return
 	}
-	if !d.ready.Load() && !d.becomeReady(e) {
+	if !d.ready.Load() && !d.becomeReady() {
 		return
 	}
 	target := int(d.target.Load())
-	sn, ts, v := d.fwd.forward(e.layer.slot, target, &d.pkt.Header, e.keyframe, time.Now())
+	now := time.Now()
+	if d.packets.Load() == 0 && !e.keyframe && e.layer.slot == target && d.r.kind == webrtc.RTPCodecTypeVideo {
+		d.replayKeyframe(e.layer, e.sn, target, now)
+	}
+	d.send(e.layer, e.sn, &d.pkt, n, e.keyframe, target, now, e.at)
+}
+
+// send hands one packet of layer l to the forwarder and, if it goes out,
+// writes it to the subscriber and remembers it for NACKs. inSN is its
+// sequence number as received, n its size, at when the receiver read it
+// (zero: not measured). It reports whether the packet went out. Called
+// with writeMu held.
+func (d *DownTrack) send(l *layer, inSN uint16, pkt *rtp.Packet, n int, keyframe bool, target int, now time.Time, at int64) bool {
+	sn, ts, v := d.fwd.forward(l.slot, target, &pkt.Header, keyframe, now)
 	d.current.Store(int32(d.fwd.cur))
 	switch v {
 	case verdictDrop:
-		return
+		return false
 	case verdictNeedKeyframe:
-		d.askKeyframe(e.layer)
-		return
+		d.r.requestKeyframe(l)
+		return false
 	}
-	d.setHeader(&d.hdr, &d.pkt, sn, ts)
-	written, err := d.writer.WriteRTP(&d.hdr, d.pkt.Payload)
+	d.setHeader(&d.hdr, pkt, sn, ts)
+	written, err := d.writer.WriteRTP(&d.hdr, pkt.Payload)
 	if err != nil {
-		return
+		return false
 	}
 	if written == 0 && d.packets.Load() == 0 {
 		// DTLS reports connected a moment before Pion makes the SRTP
@@ -443,50 +456,82 @@ func (d *DownTrack) forward(e entry) {
 		d.ready.Store(false)
 		d.fwd.pause()
 		d.current.Store(-1)
-		return
+		return false
 	}
-	if h := d.r.cfg.Latency; h != nil {
-		h.Observe(time.Duration(time.Now().UnixNano() - e.at))
+	if h := d.r.cfg.Latency; h != nil && at != 0 {
+		h.Observe(time.Duration(time.Now().UnixNano() - at))
 	}
 	d.histMu.Lock()
-	d.hist[sn%historyPackets] = sent{valid: true, outSN: sn, inSN: e.sn, layer: e.layer,
+	d.hist[sn%historyPackets] = sent{valid: true, outSN: sn, inSN: inSN, layer: l,
 		tsOffset: d.fwd.tsOffset, epoch: d.fwd.epoch}
 	d.histMu.Unlock()
 	d.epoch.Store(d.fwd.epoch)
 	d.packets.Add(1)
 	d.bytes.Add(uint64(n))
 	d.lastSN.Store(uint32(sn))
+	return true
+}
+
+// replayKeyframe starts a downtrack that has sent nothing on the keyframe
+// it has just missed: when layer l's last keyframe arrived within
+// KeyframeRequestInterval and every packet from it up to (not including)
+// upTo is still cached, it sends them all, in order, before the packet
+// upTo. A new subscriber whose connection came up just after a keyframe
+// (very often the one the previous subscriber asked for) would otherwise
+// wait for the next, and under the throttle it may not ask for one for
+// up to KeyframeRequestInterval. The burst is at most maxReplayPackets:
+// a few frames, shown a little late, which a decoder takes in stride.
+// Called with writeMu held; it leaves d.pkt and d.buf alone.
+func (d *DownTrack) replayKeyframe(l *layer, upTo uint16, target int, now time.Time) {
+	at := l.lastKey.Load()
+	if at == 0 || now.UnixNano()-at > int64(KeyframeRequestInterval) {
+		return
+	}
+	first := uint16(l.lastKeySN.Load())
+	count := upTo - first
+	if count == 0 || count > maxReplayPackets {
+		return
+	}
+	buf := make([]byte, MaxPacketSize) // once per subscriber start
+	for i := range count {             // all there, and it opens a keyframe?
+		n, ok := l.cache.get(first+i, buf)
+		if !ok || (i == 0 && !isKeyframeStart(d.r.ckind, payloadOf(buf[:n]))) {
+			return
+		}
+	}
+	var pkt rtp.Packet
+	for i := range count {
+		n, ok := l.cache.get(first+i, buf)
+		if !ok || pkt.Unmarshal(buf[:n]) != nil || !d.send(l, first+i, &pkt, n, i == 0, target, now, 0) {
+			return
+		}
+	}
+}
+
+// payloadOf is the payload of a raw RTP packet, or nil if it does not
+// parse.
+func payloadOf(raw []byte) []byte {
+	var pkt rtp.Packet
+	if pkt.Unmarshal(raw) != nil {
+		return nil
+	}
+	return pkt.Payload
 }
 
 // becomeReady reports whether the subscriber connection can carry media
-// yet, and on the first yes asks for the keyframe to start on (unless e
-// is one). Pion's sender drops, without an error, every packet written
+// yet. Pion's sender drops, without an error, every packet written
 // before the DTLS handshake has made the SRTP keys. A stream whose
 // opening keyframe went that way reaches the subscriber as delta frames
 // it cannot decode, until its own keyframe request comes round: a
-// downtrack therefore forwards nothing until the connection is up.
-// Called with writeMu held.
-func (d *DownTrack) becomeReady(e entry) bool {
+// downtrack therefore forwards nothing until the connection is up, then
+// starts on a keyframe (replayed if one has just passed, see
+// replayKeyframe, else asked for). Called with writeMu held.
+func (d *DownTrack) becomeReady() bool {
 	if s := d.sender.Load(); s != nil && s.Transport().State() != webrtc.DTLSTransportStateConnected {
 		return false
 	}
 	d.ready.Store(true)
-	if target := int(d.target.Load()); !(e.keyframe && e.layer.slot == target) {
-		if l := d.r.layerInSlot(target); l != nil {
-			d.askKeyframe(l)
-		}
-	}
 	return true
-}
-
-// askKeyframe asks for a keyframe on l, sooner while the downtrack has
-// sent nothing (see StartKeyframeInterval).
-func (d *DownTrack) askKeyframe(l *layer) {
-	if d.packets.Load() == 0 {
-		d.r.requestStartKeyframe(l)
-		return
-	}
-	d.r.requestKeyframe(l)
 }
 
 // setHeader builds the outgoing header: the subscriber's SSRC and payload

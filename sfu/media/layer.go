@@ -25,7 +25,8 @@ type layer struct {
 	lastPLI    atomic.Int64 // unix nanoseconds of the last keyframe request
 	lastKey    atomic.Int64 // unix nanoseconds of the last keyframe's first packet
 	lastKeyTS  atomic.Uint32
-	keyGap     atomic.Int64 // nanoseconds between the last two keyframes
+	lastKeySN  atomic.Uint32 // sequence number of the last keyframe's first packet
+	keyGap     atomic.Int64  // nanoseconds between the last two keyframes
 	refused    atomic.Bool
 	overTicks  int // ticker goroutine only
 

@@ -25,14 +25,9 @@ const (
 	// KeyframeRequestInterval is the least time between two keyframe
 	// requests (PLI) for one layer, however many subscribers ask.
 	KeyframeRequestInterval = 500 * time.Millisecond
-	// StartKeyframeInterval is the least time between two keyframe
-	// requests for one layer when a subscriber that has been sent
-	// nothing yet asks, and the last request was answered: that
-	// subscriber shows no picture until a keyframe comes, and waiting out
-	// KeyframeRequestInterval was most of a meeting's time to first
-	// frame. A request still unanswered is not repeated sooner: its
-	// keyframe starts every waiting subscriber.
-	StartKeyframeInterval = 100 * time.Millisecond
+	// maxReplayPackets bounds the burst a starting downtrack replays from
+	// the cache (see DownTrack.replayKeyframe): half a video cache.
+	maxReplayPackets = VideoCachePackets / 2
 	// InlineFanout is how many of a track's downtracks its read loops
 	// write themselves, in turn, as each packet arrives; the rest each
 	// have a queue and a goroutine. Writing inline spares a goroutine
@@ -285,24 +280,14 @@ func (r *Receiver) KeyframeRequests() uint64 { return r.plis.Load() }
 func (r *Receiver) Malformed() uint64 { return r.malformed.Load() }
 
 // requestKeyframe asks the publisher for a keyframe on l, at most once
-// per KeyframeRequestInterval.
-func (r *Receiver) requestKeyframe(l *layer) { r.askKeyframe(l, false) }
-
-// requestStartKeyframe asks for the keyframe that a downtrack which has
-// sent nothing yet starts on; see StartKeyframeInterval.
-func (r *Receiver) requestStartKeyframe(l *layer) { r.askKeyframe(l, true) }
-
-func (r *Receiver) askKeyframe(l *layer, starting bool) {
+// per KeyframeRequestInterval however many subscribers ask.
+func (r *Receiver) requestKeyframe(l *layer) {
 	if r.kind != webrtc.RTPCodecTypeVideo {
 		return
 	}
 	now := time.Now().UnixNano()
 	last := l.lastPLI.Load()
-	wait := int64(KeyframeRequestInterval)
-	if starting && l.lastKey.Load() > last {
-		wait = int64(StartKeyframeInterval)
-	}
-	if now-last < wait || !l.lastPLI.CompareAndSwap(last, now) {
+	if now-last < int64(KeyframeRequestInterval) || !l.lastPLI.CompareAndSwap(last, now) {
 		return
 	}
 	ssrc := l.ssrc.Load()
@@ -369,6 +354,7 @@ func (r *Receiver) push(l *layer, b []byte, pkt *rtp.Packet) {
 				l.keyGap.Store(now - prev)
 			}
 			l.lastKeyTS.Store(pkt.Timestamp)
+			l.lastKeySN.Store(uint32(pkt.SequenceNumber))
 		}
 		l.lastKey.Store(now)
 		if w, h, ok := pictureSize(r.ckind, pkt.Payload); ok {

@@ -4,6 +4,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v3"
+
 	"parley/sfu/meeting"
 	"parley/sfu/rtc"
 )
@@ -26,6 +29,13 @@ func TestStatsFollowTheMeeting(t *testing.T) {
 	for _, r := range received(t, bob.sub, 2) {
 		if !r.WaitFor(10*time.Second, hasFrames(5)) {
 			t.Fatalf("bob got no frames of %s", r.Track.ID())
+		}
+		// A new subscriber may start without any keyframe request (on
+		// a keyframe replayed from the cache); bob's player asks for one.
+		if r.Track.Kind() == webrtc.RTPCodecTypeVideo {
+			if err := bob.sub.PC.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: uint32(r.Track.SSRC())}}); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 
