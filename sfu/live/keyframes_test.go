@@ -13,8 +13,6 @@ import (
 
 	"parley/sfu/live"
 	"parley/sfu/mediatest"
-	"parley/sfu/transport"
-	"parley/storage"
 )
 
 // lockedBuffer is a log sink safe for the broadcast's goroutines.
@@ -43,24 +41,7 @@ func TestSlowKeyframesAreLoggedOnce(t *testing.T) {
 	video := mediatest.Video(t, mediatest.VideoSpec{MimeType: webrtc.MimeTypeVP8, Width: 160, Height: 120, FPS: 15,
 		Duration: 5 * time.Second, KeyframeInterval: 2500 * time.Millisecond})
 	var logs lockedBuffer
-	logger := slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn}))
-	db, err := storage.Open(t.TempDir(), storage.Options{CacheBytes: 8 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store := live.New(db, live.Options{FlushInterval: -1})
-	t.Cleanup(func() { store.Close() })
-	tr, err := transport.New(transport.Config{LoopbackOnly: true}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	bcs, err := live.NewBroadcasts(live.MediaConfig{Transport: tr, Store: store, Logger: logger})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bcs.Close)
+	bcs, store := newBroadcasts(t, slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelWarn})), "")
 	l, _, err := store.Create(live.NewLive{Title: "Launch", HostID: "alice", Scope: live.Scope{Kind: live.ScopeInternal, AllMembers: true}})
 	if err != nil {
 		t.Fatal(err)

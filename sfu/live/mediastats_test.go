@@ -26,26 +26,7 @@ func TestMediaStatsFollowTheLive(t *testing.T) {
 	mediatest.RequireFFmpeg(t)
 	video := mediatest.Video(t, mediatest.VideoSpec{MimeType: webrtc.MimeTypeVP8, Width: 160, Height: 120, FPS: 15, Duration: 2 * time.Second})
 	audio := mediatest.Audio(t, 2*time.Second)
-	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
-	db, err := storage.Open(t.TempDir(), storage.Options{CacheBytes: 8 << 20})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	store := live.New(db, live.Options{FlushInterval: -1})
-	t.Cleanup(func() { store.Close() })
-	tr, err := transport.New(transport.Config{LoopbackOnly: true}, logger)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { tr.Close() })
-	bcs, err := live.NewBroadcasts(live.MediaConfig{
-		Transport: tr, Store: store, RecordingDir: filepath.Join(t.TempDir(), "recordings"), Logger: logger,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(bcs.Close)
+	bcs, store := newBroadcasts(t, slog.New(slog.NewTextHandler(io.Discard, nil)), filepath.Join(t.TempDir(), "recordings"))
 	if st := bcs.Stats(); st != (live.MediaStats{}) {
 		t.Fatalf("stats of an idle node: %+v", st)
 	}
@@ -169,4 +150,28 @@ func waitMediaStats(t *testing.T, bcs *live.Broadcasts, what string, cond func(l
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
+}
+
+// newBroadcasts is a node's live media on a real Pebble and a loopback
+// transport, closed with the test. recordingDir may be empty.
+func newBroadcasts(t *testing.T, logger *slog.Logger, recordingDir string) (*live.Broadcasts, *live.Store) {
+	t.Helper()
+	db, err := storage.Open(t.TempDir(), storage.Options{CacheBytes: 8 << 20})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	store := live.New(db, live.Options{FlushInterval: -1})
+	t.Cleanup(func() { store.Close() })
+	tr, err := transport.New(transport.Config{LoopbackOnly: true}, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { tr.Close() })
+	bcs, err := live.NewBroadcasts(live.MediaConfig{Transport: tr, Store: store, RecordingDir: recordingDir, Logger: logger})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(bcs.Close)
+	return bcs, store
 }
