@@ -235,7 +235,6 @@ type obsClient struct {
 	// keyframe is set by a PLI or FIR from the server; the video pacer
 	// then sends a keyframe next, as an encoder would.
 	keyframe atomic.Bool
-	plis     atomic.Int32
 }
 
 func newOBSClient(t *testing.T) *obsClient {
@@ -305,7 +304,6 @@ func (c *obsClient) readRTCP(s *webrtc.RTPSender) {
 		for _, p := range pkts {
 			switch p.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				c.plis.Add(1)
 				c.keyframe.Store(true)
 			}
 		}
