@@ -229,9 +229,24 @@ try {
     await p.context().close();
   }
 
+  step("alice adds the administrator to the group, who joins late and still sees every member");
+  await a.locator(".rail-item[data-section=chat]").click();
+  await convItem(a, "Project X").click();
+  await a.locator(".chat-head .icon-btn[aria-label='Group info']").click();
+  await a.locator(".modal").getByRole("button", { name: "Add members" }).click();
+  await a.locator(".pick-row", { hasText: admin.name }).locator("input").check();
+  await a.locator(".modal").last().getByRole("button", { name: "OK" }).click();
+  await a.locator(`.modal .member-row[data-member="${admin.id}"]`).waitFor();
+  await a.locator(".modal").getByRole("button", { name: "Close" }).click();
+
   step("admin console");
   {
     const p = await open(admin);
+    await p.locator(".rail-item[data-section=chat]").click();
+    await convItem(p, "Project X").click();
+    await p.locator(".chat-head .icon-btn[aria-label='Group info']").click();
+    for (const u of [alice, bob, carol, admin]) await p.locator(`.modal .member-row[data-member="${u.id}"]`).waitFor();
+    await p.locator(".modal").getByRole("button", { name: "Close" }).click();
     await p.locator(".rail-item[data-section=admin]").click();
     await p.getByRole("cell", { name: carol.id, exact: true }).waitFor();
     await shot(p, "admin-members");

@@ -39,6 +39,7 @@ export class ChatClient extends EventTarget {
     this.outbox = new Map(); // conversation id -> [pending message]
     this.receipts = new Map(); // conversation id -> Map seq -> receipt counts
     this.pulling = new Map();
+    this.rosters = new Map(); // conversation id -> {members, seq} from REST, for members who joined late
     this.deliveredSent = new Map();
     this.timers = new Map();
     this.synced = false;
@@ -106,8 +107,30 @@ export class ChatClient extends EventTarget {
     return null;
   }
 
-  /** Who is in a conversation as far as its log tells; see members.js. */
-  members(id) { return membersFromLog(this.entries(id), this.summaries.get(id)); }
+  /**
+   * Who is in a conversation: from its log when that is held from the
+   * start, else from the REST roster (fetched once; an "entries" event
+   * follows) plus the log since. See members.js.
+   */
+  members(id) {
+    const summary = this.summaries.get(id);
+    const fromLog = membersFromLog(this.entries(id), summary);
+    if (fromLog.complete) return fromLog;
+    const roster = this.rosters.get(id);
+    if (roster?.members) return membersFromLog(this.entries(id), summary, roster);
+    if (!roster) this.fetchRoster(id);
+    return fromLog;
+  }
+
+  fetchRoster(id) {
+    const seq = this.summaries.get(id)?.last_seq || 0; // entries up to here are in the answer
+    this.rosters.set(id, { pending: true });
+    this.rest.get(convPath(id) + "/members").then((r) => {
+      const members = new Map((r.members || []).map((m) => [m.member_id, { id: m.member_id, role: m.role, muted: !!m.muted }]));
+      this.rosters.set(id, { members, seq });
+      this.emit("entries", { conversationId: id });
+    }, () => this.rosters.delete(id)); // asked again on the next look
+  }
 
   // ---- sync -------------------------------------------------------------
 

@@ -1,20 +1,24 @@
 // membersFromLog works out who is in a conversation, with their group role
 // and mute, from the system entries of its log (PROTOCOL.md section 7:
-// membership changes are entries of the same log). The REST API has no
-// route that lists a conversation's members, so this is what a client can
-// know: complete when the log is held from its `created` entry (seq 1),
-// otherwise only the changes since the member joined.
+// membership changes are entries of the same log): complete when the log
+// is held from its `created` entry (seq 1), otherwise only the changes
+// since the member joined. A member who joined late starts from the
+// roster of GET /conversations/{id}/members instead (base) and applies
+// the entries after it; each change is idempotent, so an entry the
+// roster already reflects does no harm.
 
 /**
  * Returns {members: Map id -> {id, role, muted}, complete}. summary is the
- * member's summary (its owner_id is authoritative for the owner).
+ * member's summary (its owner_id is authoritative for the owner). base,
+ * when given, is {members, seq}: a roster and the last seq known when it
+ * was asked for; only later entries are applied to it.
  */
-export function membersFromLog(entries, summary) {
-  const members = new Map();
-  let complete = false;
+export function membersFromLog(entries, summary, base) {
+  const members = new Map(base ? [...base.members].map(([id, m]) => [id, { ...m }]) : []);
+  let complete = !!base;
   const set = (id, patch) => members.set(id, { id, role: "member", muted: false, ...members.get(id), ...patch });
   for (const e of entries) {
-    if (e.type !== "system") continue;
+    if (e.type !== "system" || (base && e.seq <= base.seq)) continue;
     const b = e.body || {};
     const ids = b.members || [];
     switch (b.event) {

@@ -14,8 +14,8 @@ import { confirm, errorText, form, modal, toast } from "./overlay.js";
 /** showGroupInfo opens the dialog for group id. */
 export async function showGroupInfo(ctx, id) {
   const chat = ctx.chat;
-  // Membership comes from the log's system entries: load it from the start.
-  try { while (await chat.loadHistory(id, 200)); } catch { /* show what is held */ }
+  // Membership comes from the log held since its start, else from the
+  // REST roster plus the log since (chat.members fetches it).
   const body = h("div", { class: "group-info" });
   const onChange = (ev) => { if (!ev.detail || ev.detail.conversationId === id) rerender(); };
   const m = modal(t("group.info"), body, { wide: true, onClose: () => {
