@@ -154,13 +154,9 @@ func (rep *Report) Failures() []string {
 		}
 	}
 	if rep.cfg.Record && rep.measured {
-		switch {
-		case rep.Recordings == nil || *rep.Recordings == 0:
-			out = append(out, "the live was recorded, but no recording was listed")
-		case rep.RecordingsValid != nil && *rep.RecordingsValid < *rep.Recordings:
-			out = append(out, fmt.Sprintf("ffprobe read %d of %d recording files", *rep.RecordingsValid, *rep.Recordings))
-		case rep.RecordedSeconds < minRecordedShare*rep.SentSeconds-recordedSlack.Seconds():
-			out = append(out, fmt.Sprintf("the recordings last %.1fs of the %.1fs sent", rep.RecordedSeconds, rep.SentSeconds))
+		least := minRecordedShare*rep.SentSeconds - recordedSlack.Seconds()
+		if f := recordcheck.Failure("the live was recorded", rep.Recordings, rep.RecordingsValid, rep.RecordedSeconds, least, rep.SentSeconds); f != "" {
+			out = append(out, f)
 		}
 	}
 	return append(out, rep.Problems...)

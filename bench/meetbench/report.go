@@ -155,13 +155,8 @@ func (rep *Report) Failures() []string {
 		}
 	}
 	if rep.cfg.Record && rep.measured {
-		switch {
-		case rep.Recordings == nil || *rep.Recordings == 0:
-			out = append(out, "the meetings were recorded, but no recording file was listed")
-		case rep.RecordingsValid != nil && *rep.RecordingsValid < *rep.Recordings:
-			out = append(out, fmt.Sprintf("ffprobe read %d of %d recording files", *rep.RecordingsValid, *rep.Recordings))
-		case rep.RecordedSeconds < rep.minRecorded:
-			out = append(out, fmt.Sprintf("the recordings last %.1fs of the %.1fs sent", rep.RecordedSeconds, rep.SentSeconds))
+		if f := recordcheck.Failure("the meetings were recorded", rep.Recordings, rep.RecordingsValid, rep.RecordedSeconds, rep.minRecorded, rep.SentSeconds); f != "" {
+			out = append(out, f)
 		}
 	}
 	return append(out, rep.Problems...)
