@@ -36,8 +36,10 @@ const (
 	// was interrupted.
 	cleanupTimeout = 5 * time.Minute
 	// idleSettle is how long the server gets after the idle connections
-	// opened before its memory is read.
-	idleSettle = time.Second
+	// opened before its memory is read: long enough for a Parley server
+	// to let the last of them go idle (it parks a socket's reader after
+	// a second without a message).
+	idleSettle = 3 * time.Second
 )
 
 // adminToken returns a super admin access token, signing in again when

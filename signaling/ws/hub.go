@@ -61,6 +61,12 @@ type Hub struct {
 	closed   bool
 	wg       sync.WaitGroup
 
+	pollerOnce sync.Once
+	poller     *poller // under mu; nil until a session parks, or where there is none
+	// readLinger is how long an idle session keeps its reader before it
+	// parks; readLinger (the constant) but in tests.
+	readLinger time.Duration
+
 	onCount  func(n int)            // metrics hook; may be nil
 	onOpen   func(s *Session) error // see OnSession
 	onClosed func(s *Session)
@@ -69,12 +75,13 @@ type Hub struct {
 // NewHub creates a hub. Register handlers with Handle before serving.
 func NewHub(cfg Config, verifier Verifier, members Members, logger *slog.Logger) *Hub {
 	h := &Hub{
-		cfg:      cfg,
-		verifier: verifier,
-		members:  members,
-		log:      logger,
-		handlers: map[string]Handler{},
-		sessions: map[string]map[*Session]struct{}{},
+		cfg:        cfg,
+		verifier:   verifier,
+		members:    members,
+		log:        logger,
+		handlers:   map[string]Handler{},
+		sessions:   map[string]map[*Session]struct{}{},
+		readLinger: readLinger,
 	}
 	h.Handle("ping", func(ctx context.Context, s *Session, m Message) {
 		s.Reply(m, "pong", struct{}{})
@@ -176,10 +183,30 @@ func (h *Hub) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// storage reads) needs a deep stack; the reader of an idle socket
 	// needs a small one, so the handler's goroutine, its grown stack and
 	// the request end here.
-	go func() {
-		defer h.end(s)
-		s.run()
-	}()
+	s.start()
+}
+
+// socketPoller returns the hub's poller of idle sockets, starting it on
+// first use, or nil where there is none: sessions then keep their
+// readers.
+func (h *Hub) socketPoller() *poller {
+	h.pollerOnce.Do(func() {
+		p, err := newPoller()
+		if err != nil {
+			h.log.Info("ws: idle sockets keep a goroutine each", "err", err)
+			return
+		}
+		h.mu.Lock()
+		defer h.mu.Unlock()
+		if h.closed {
+			p.close()
+			return
+		}
+		h.poller = p
+	})
+	h.mu.RLock()
+	defer h.mu.RUnlock()
+	return h.poller
 }
 
 // end runs the close hook and forgets s.
@@ -273,6 +300,15 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	}
 	done := make(chan struct{})
 	go func() { h.wg.Wait(); close(done) }()
+	defer func() {
+		h.mu.Lock()
+		p := h.poller
+		h.poller = nil
+		h.mu.Unlock()
+		if p != nil {
+			p.close()
+		}
+	}()
 	select {
 	case <-done:
 		return nil

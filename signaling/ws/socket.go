@@ -5,11 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -26,9 +24,10 @@ const (
 	// or more bypass it.
 	bufioReadSize = 16
 	// bufioWriteSize is the bufio.Writer kept per connection: any control
-	// frame (at most 14 bytes of header and 125 of payload) fits, so
-	// coder/websocket hands each to the socketWriter in one Write.
-	bufioWriteSize = 256
+	// frame coder/websocket writes as a server (2 bytes of header and at
+	// most 125 of payload) fits, so it hands each to the socketWriter in
+	// one Write.
+	bufioWriteSize = 128
 	// readChunkSize is the buffer a readable socket is read into. It is
 	// borrowed when the socket has data and returned once it is consumed.
 	readChunkSize = 4096
@@ -71,7 +70,7 @@ func (h *hijackResponse) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	}
 	h.out = &socketWriter{conn: conn}
 	bw := bufio.NewWriterSize(h.out, bufioWriteSize)
-	sr, ok := newSocketReader(conn, early)
+	sr, ok := newSocketReader(conn, h.out, early)
 	if !ok {
 		// Not a plain socket (TLS): keep net/http's reader, which TLS
 		// buffers behind anyway.
@@ -93,124 +92,12 @@ type readerConn struct {
 // Read implements net.Conn.
 func (c *readerConn) Read(p []byte) (int, error) { return c.r.Read(p) }
 
-// socketReader reads a TCP connection into a pooled buffer, and only once
-// the socket is readable, so a connection waiting for its next frame holds
-// no read buffer.
-type socketReader struct {
-	conn net.Conn
-	raw  syscall.RawConn
-
-	// mu is held by a read, also while it waits for the socket: the
-	// session's reader and coder/websocket's close handshake may both
-	// read.
-	mu    sync.Mutex
-	early []byte // bytes buffered before the hijack, served first
-
-	chunk *[]byte // borrowed from readChunks while it holds unread bytes
-	data  []byte  // the unread bytes of chunk
-}
-
-// newSocketReader reports false when conn gives no raw file descriptor.
-func newSocketReader(conn net.Conn, early []byte) (*socketReader, bool) {
-	sc, ok := conn.(syscall.Conn)
-	if !ok {
-		return nil, false
-	}
-	raw, err := sc.SyscallConn()
-	if err != nil {
-		return nil, false
-	}
-	r := &socketReader{conn: conn, raw: raw}
-	if len(early) > 0 {
-		r.early = append([]byte(nil), early...)
-	}
-	return r, true
-}
-
-// Read serves buffered bytes, or waits until the socket is readable and
-// reads what it has.
-func (r *socketReader) Read(p []byte) (int, error) {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.early) > 0 {
-		n := copy(p, r.early)
-		r.early = r.early[n:]
-		return n, nil
-	}
-	if len(r.data) == 0 {
-		if len(p) >= readChunkSize {
-			return r.conn.Read(p) // large payloads go straight to the caller
-		}
-		if err := r.fill(); err != nil {
-			return 0, err
-		}
-	}
-	n := copy(p, r.data)
-	r.data = r.data[n:]
-	if len(r.data) == 0 {
-		readChunks.Put(r.chunk)
-		r.chunk, r.data = nil, nil
-	}
-	return n, nil
-}
-
-// wait returns once the reader holds unread bytes, reading the socket if
-// it must. The session's reader waits here, at the bottom of a shallow
-// stack, before it asks coder/websocket for the next message, so the
-// stack of an idle session can shrink to the smallest size.
-func (r *socketReader) wait() error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	if len(r.early) > 0 || len(r.data) > 0 {
-		return nil
-	}
-	return r.fill()
-}
-
-// fill reads the socket into a borrowed chunk. The chunk is taken only
-// when the read succeeds: while the socket has nothing, the goroutine
-// parks in the runtime's poller holding no buffer.
-func (r *socketReader) fill() error {
-	var (
-		n    int
-		rerr error
-	)
-	err := r.raw.Read(func(fd uintptr) bool {
-		chunk := readChunks.Get().(*[]byte)
-		for {
-			n, rerr = syscall.Read(int(fd), *chunk)
-			if rerr != syscall.EINTR {
-				break
-			}
-		}
-		if rerr == syscall.EAGAIN {
-			readChunks.Put(chunk)
-			return false // park until readable, then call again
-		}
-		r.chunk = chunk
-		return true
-	})
-	switch {
-	case err != nil: // closed, or a deadline passed
-	case rerr != nil:
-		err = &net.OpError{Op: "read", Net: "tcp", Err: rerr}
-	case n == 0:
-		err = io.EOF
-	}
-	if err != nil {
-		if r.chunk != nil {
-			readChunks.Put(r.chunk)
-			r.chunk = nil
-		}
-		return err
-	}
-	r.data = (*r.chunk)[:n]
-	return nil
-}
-
 // errWriterClosed is returned by a socketWriter after a failed write, and
 // for messages after the close handshake began.
 var errWriterClosed = errors.New("websocket writer closed")
+
+// errClosing is returned by writeControl once the close handshake began.
+var errClosing = errors.New("websocket closing")
 
 // socketWriter writes a connection. The session's messages it frames
 // itself, as many as maxWriteBatch allows per system call, into a buffer
@@ -275,6 +162,22 @@ func (w *socketWriter) writeMessages(msgs [][]byte) error {
 		return nil
 	}
 	_, err := w.writeLocked(*buf)
+	return err
+}
+
+// writeControl writes one control frame of the session's own: a
+// keepalive ping, or the pong answering a client's ping. Like messages,
+// none is written once the close handshake began.
+func (w *socketWriter) writeControl(op byte, payload []byte) error {
+	var frame [2 + maxControlPayload]byte
+	frame[0], frame[1] = 0x80|op, byte(len(payload))
+	n := 2 + copy(frame[2:], payload)
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.closed {
+		return errClosing
+	}
+	_, err := w.writeLocked(frame[:n])
 	return err
 }
 
