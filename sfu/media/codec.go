@@ -18,6 +18,8 @@ const (
 	codecVP8
 	codecVP9
 	codecH264
+	codecH265
+	codecAV1
 )
 
 func codecOf(mime string) codecKind {
@@ -30,6 +32,10 @@ func codecOf(mime string) codecKind {
 		return codecVP9
 	case strings.ToLower(webrtc.MimeTypeH264):
 		return codecH264
+	case strings.ToLower(webrtc.MimeTypeH265):
+		return codecH265
+	case strings.ToLower(webrtc.MimeTypeAV1):
+		return codecAV1
 	}
 	return codecOther
 }
@@ -42,10 +48,29 @@ const (
 	naluFUA   = 28
 )
 
+// H.265 NAL unit types (RFC 7798 and H.265 table 7-1).
+const (
+	h265BLAWLP = 16 // first IRAP (random access) type
+	h265CRA    = 21 // last IRAP type in use
+	h265VPS    = 32
+	h265SPS    = 33
+	h265AP     = 48 // aggregation packet
+	h265FU     = 49 // fragmentation unit
+)
+
+// AV1 RTP aggregation header bits and OBU type (AV1 RTP payload format
+// 4.4, AV1 spec 6.2.2).
+const (
+	av1Z                 = 0x80 // the first OBU element continues one from the previous packet
+	av1N                 = 0x08 // the first packet of a coded video sequence
+	av1WShift            = 4
+	av1OBUSequenceHeader = 1
+)
+
 // isKeyframeStart reports whether an RTP payload is the first packet a
-// decoder can start from. Audio packets always are. For H.264 the
-// parameter sets count, since they come before the IDR slice they belong
-// to and a switch must not skip them.
+// decoder can start from. Audio packets always are. For H.264 and H.265
+// the parameter sets count, since they come before the random access
+// picture they belong to and a switch must not skip them.
 func isKeyframeStart(kind codecKind, payload []byte) bool {
 	switch kind {
 	case codecVP8:
@@ -56,6 +81,10 @@ func isKeyframeStart(kind codecKind, payload []byte) bool {
 		return len(payload) > 0 && payload[0]&0x40 == 0 && payload[0]&0x08 != 0
 	case codecH264:
 		return h264KeyframeStart(payload)
+	case codecH265:
+		return h265KeyframeStart(payload)
+	case codecAV1:
+		return av1KeyframeStart(payload)
 	case codecOpus, codecOther:
 		return true
 	}
@@ -121,6 +150,61 @@ func h264KeyframeStart(p []byte) bool {
 	default:
 		return t == naluSPS || t == naluIDR
 	}
+}
+
+// h265KeyframeStart finds a parameter set or the start of a random access
+// picture, alone, in an aggregation packet or opening a fragmented unit.
+// Streams with decoding order numbers (sprop-max-don-diff > 0), which
+// WebRTC senders do not use, are not parsed.
+func h265KeyframeStart(p []byte) bool {
+	if len(p) < 3 {
+		return false
+	}
+	starts := func(t byte) bool { return t == h265VPS || t == h265SPS || (t >= h265BLAWLP && t <= h265CRA) }
+	switch t := p[0] >> 1 & 0x3f; t {
+	case h265AP:
+		for i := 2; i+2 < len(p); {
+			size := int(p[i])<<8 | int(p[i+1])
+			i += 2
+			if size < 2 || i+size > len(p) {
+				return false
+			}
+			if starts(p[i] >> 1 & 0x3f) {
+				return true
+			}
+			i += size
+		}
+		return false
+	case h265FU:
+		return p[2]&0x80 != 0 && starts(p[2]&0x3f)
+	default:
+		return starts(t)
+	}
+}
+
+// av1KeyframeStart reports the first packet of a coded video sequence:
+// the aggregation header's N bit, which senders set on the packet that
+// carries a key frame's sequence header, or, failing that, a packet whose
+// first OBU is a sequence header.
+func av1KeyframeStart(p []byte) bool {
+	if len(p) < 2 {
+		return false
+	}
+	if p[0]&av1N != 0 {
+		return true
+	}
+	if p[0]&av1Z != 0 {
+		return false
+	}
+	i := 1
+	if p[0]>>av1WShift&0x03 != 1 {
+		// The first element has a LEB128 length unless it is the only one.
+		for i < len(p) && p[i]&0x80 != 0 {
+			i++
+		}
+		i++
+	}
+	return i < len(p) && p[i]>>3&0x0f == av1OBUSequenceHeader
 }
 
 // pictureSize reads the picture size from a keyframe's first packet,

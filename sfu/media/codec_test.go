@@ -17,14 +17,17 @@ func TestKeyframesAndSizesFromRealClips(t *testing.T) {
 	for _, c := range []struct {
 		mime      string
 		payloader rtp.Payloader
-		sized     bool
+		sized     bool // the size is read (not for the pass-through codecs)
+		encode    func(testing.TB, mediatest.VideoSpec) mediatest.Clip
 	}{
-		{webrtc.MimeTypeVP8, &codecs.VP8Payloader{EnablePictureID: true}, true},
-		{webrtc.MimeTypeVP9, &codecs.VP9Payloader{}, true},
-		{webrtc.MimeTypeH264, &codecs.H264Payloader{}, true},
+		{webrtc.MimeTypeVP8, &codecs.VP8Payloader{EnablePictureID: true}, true, mediatest.Video},
+		{webrtc.MimeTypeVP9, &codecs.VP9Payloader{}, true, mediatest.Video},
+		{webrtc.MimeTypeH264, &codecs.H264Payloader{}, true, mediatest.Video},
+		{webrtc.MimeTypeH265, &codecs.H265Payloader{}, false, mediatest.HEVCVideo},
+		{webrtc.MimeTypeAV1, &codecs.AV1Payloader{}, false, mediatest.AV1Video},
 	} {
 		t.Run(c.mime, func(t *testing.T) {
-			clip := mediatest.Video(t, mediatest.VideoSpec{MimeType: c.mime, Width: 320, Height: 180, Duration: time.Second,
+			clip := c.encode(t, mediatest.VideoSpec{MimeType: c.mime, Width: 320, Height: 180, Duration: time.Second,
 				KeyframeInterval: 500 * time.Millisecond})
 			kind := codecOf(c.mime)
 			p := rtp.NewPacketizer(1200, 96, 1, c.payloader, rtp.NewRandomSequencer(), 90000)
@@ -40,7 +43,7 @@ func TestKeyframesAndSizesFromRealClips(t *testing.T) {
 						t.Fatalf("frame %d: a keyframe's first packet not taken for its start", i)
 					}
 					if !key || j != 0 {
-						continue // (for H.264 the IDR slice after the parameter sets counts too)
+						continue // (for H.264 and H.265 the picture after the parameter sets counts too)
 					}
 					starts++
 					w, h, ok := pictureSize(kind, pkt.Payload)
@@ -93,4 +96,37 @@ func FuzzCodecParsers(f *testing.F) {
 		pictureSize(k, payload)
 		spsSize(payload)
 	})
+}
+
+// Hand-made H.265 and AV1 payloads: each way a keyframe can start, and
+// cut-short or malformed ones, which must be refused without a panic.
+func TestPassThroughKeyframeStarts(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		kind    codecKind
+		payload []byte
+		want    bool
+	}{
+		{"H.265 VPS", codecH265, []byte{32 << 1, 1, 0xc}, true},
+		{"H.265 IDR_W_RADL", codecH265, []byte{19 << 1, 1, 0xaf}, true},
+		{"H.265 CRA", codecH265, []byte{21 << 1, 1, 0xaf}, true},
+		{"H.265 trailing picture", codecH265, []byte{1 << 1, 1, 0xd0}, false},
+		{"H.265 PPS alone", codecH265, []byte{34 << 1, 1, 0xc1}, false},
+		{"H.265 aggregation with an SPS", codecH265, []byte{48 << 1, 1, 0, 3, 34 << 1, 1, 0xc1, 0, 3, 33 << 1, 1, 0x01}, true},
+		{"H.265 aggregation, size past the end", codecH265, []byte{48 << 1, 1, 0, 9, 33 << 1, 1}, false},
+		{"H.265 FU start of an IDR", codecH265, []byte{49 << 1, 1, 0x80 | 19, 0xaf}, true},
+		{"H.265 FU middle of an IDR", codecH265, []byte{49 << 1, 1, 19, 0xaf}, false},
+		{"H.265 too short", codecH265, []byte{32 << 1}, false},
+		{"AV1 N bit", codecAV1, []byte{0x18, 0x0a}, true},
+		{"AV1 sequence header first, W=1", codecAV1, []byte{0x10, 0x0a, 0x0b}, true},
+		{"AV1 sequence header after a length", codecAV1, []byte{0x00, 0x02, 0x0a, 0x0b}, true},
+		{"AV1 frame OBU", codecAV1, []byte{0x10, 0x32, 0x00}, false},
+		{"AV1 continuation", codecAV1, []byte{0x90, 0x0a, 0x0b}, false},
+		{"AV1 length runs off the end", codecAV1, []byte{0x00, 0x80, 0x80}, false},
+		{"AV1 too short", codecAV1, []byte{0x10}, false},
+	} {
+		if got := isKeyframeStart(c.kind, c.payload); got != c.want {
+			t.Errorf("%s: keyframe start = %v, want %v", c.name, got, c.want)
+		}
+	}
 }

@@ -45,7 +45,11 @@
 // forwards one layer at a time and rewrites sequence numbers and
 // timestamps, so the subscriber sees one continuous stream across layer
 // switches and publisher SSRC changes; a switch waits for a keyframe on
-// the new layer, which it requests. It answers the subscriber's NACKs
+// the new layer, which it requests. Where a keyframe starts is read from
+// the payload for VP8, VP9, H.264, H.265 (parameter sets or a random
+// access picture) and AV1 (the N bit, or a sequence header), so the
+// pass-through codecs start late viewers on a picture too. It answers the
+// subscriber's NACKs
 // from the receiver's cache (at most MaxRetransmits times a packet) and
 // turns PLI and FIR into a throttled keyframe request. Mute stops it at
 // once; SetMaxLayer and SetMaxSize cap the layer (say, to the size the

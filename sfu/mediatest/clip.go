@@ -69,7 +69,8 @@ func (c Clip) Keyframes() int {
 
 // VideoSpec says what video clip to encode.
 type VideoSpec struct {
-	// MimeType is webrtc.MimeTypeVP8, MimeTypeVP9 or MimeTypeH264.
+	// MimeType is webrtc.MimeTypeVP8, MimeTypeVP9 or MimeTypeH264 for
+	// Video; AV1Video and HEVCVideo set their own.
 	MimeType string
 	Width    int
 	Height   int

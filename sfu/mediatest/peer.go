@@ -60,6 +60,14 @@ func NewPeer(t testing.TB, cfg ClientConfig) *Peer {
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
 	}
+	// Pion's defaults have no H.265; register it as browsers offer it.
+	if err := m.RegisterCodec(webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeH265, ClockRate: 90000, SDPFmtpLine: hevcFmtp,
+			RTCPFeedback: []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}, {Type: "goog-remb"}, {Type: "transport-cc"}}},
+		PayloadType: hevcPayloadType,
+	}, webrtc.RTPCodecTypeVideo); err != nil {
+		t.Fatal(err)
+	}
 	for _, e := range []struct {
 		uri  string
 		kind webrtc.RTPCodecType
@@ -294,6 +302,8 @@ func (t *Track) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, e
 		payloader = &codecs.H264Payloader{}
 	case strings.ToLower(webrtc.MimeTypeAV1):
 		payloader = &codecs.AV1Payloader{}
+	case strings.ToLower(webrtc.MimeTypeH265):
+		payloader = &codecs.H265Payloader{}
 	case strings.ToLower(webrtc.MimeTypeOpus):
 		payloader = &codecs.OpusPayloader{}
 	default:

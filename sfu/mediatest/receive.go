@@ -77,6 +77,8 @@ func (r *Received) read() {
 		dep = &codecs.H264Packet{}
 	case strings.ToLower(webrtc.MimeTypeAV1):
 		dep = &codecs.AV1Depacketizer{}
+	case strings.ToLower(webrtc.MimeTypeH265):
+		dep = &codecs.H265Depacketizer{}
 	default:
 		dep = &codecs.OpusPacket{}
 		maxLate = 50
@@ -108,10 +110,19 @@ func (r *Received) read() {
 			if s == nil {
 				break
 			}
-			f := ReceivedFrame{Data: s.Data, Timestamp: ts}
-			f.Keyframe, f.Width, f.Height = describeFrame(mime, s.Data)
 			r.mu.Lock()
-			r.frames = append(r.frames, f)
+			if n := len(r.frames); n > 0 && r.frames[n-1].Timestamp == ts {
+				// The sample builder splits an H.265 access unit at each
+				// NAL unit that starts a packet; one RTP timestamp is one
+				// frame.
+				f := &r.frames[n-1]
+				f.Data = append(f.Data, s.Data...)
+				f.Keyframe, f.Width, f.Height = describeFrame(mime, f.Data)
+			} else {
+				f := ReceivedFrame{Data: s.Data, Timestamp: ts}
+				f.Keyframe, f.Width, f.Height = describeFrame(mime, s.Data)
+				r.frames = append(r.frames, f)
+			}
 			r.signalLocked()
 			r.mu.Unlock()
 		}
@@ -125,7 +136,7 @@ func (r *Received) signalLocked() {
 
 // describeFrame tells whether a depacketized frame is a keyframe and,
 // for VP8, its size. An AV1 frame counts as a keyframe when it carries a
-// sequence header.
+// sequence header, an H.265 one when it holds a random access picture.
 func describeFrame(mime string, data []byte) (key bool, w, h int) {
 	switch mime {
 	case strings.ToLower(webrtc.MimeTypeVP8):
@@ -144,6 +155,8 @@ func describeFrame(mime string, data []byte) (key bool, w, h int) {
 		return len(data) > 0 && data[0]&0x04 == 0, 0, 0
 	case strings.ToLower(webrtc.MimeTypeAV1):
 		return av1HasOBU(data, obuSequenceHeader), 0, 0
+	case strings.ToLower(webrtc.MimeTypeH265):
+		return hevcHasIRAP(data), 0, 0
 	}
 	return true, 0, 0
 }
