@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -101,4 +102,43 @@ func BenchmarkDeliver(b *testing.B) {
 		c.CloseNow()
 	}
 	wg.Wait()
+}
+
+// BenchmarkLoopbackTCPWrite measures what the kernel charges for one
+// 200-byte write (a chat frame's size) over loopback to a connection
+// another goroutine drains: the floor under every frame a session writes
+// and every frame the load generator sends. bench/RESULTS.md quotes it
+// against the chat targets.
+func BenchmarkLoopbackTCPWrite(b *testing.B) {
+	ln, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		c, err := ln.Accept()
+		if err != nil {
+			return
+		}
+		defer c.Close()
+		buf := make([]byte, 64<<10)
+		for {
+			if _, err := c.Read(buf); err != nil {
+				return
+			}
+		}
+	}()
+	c, err := net.Dial("tcp4", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	msg := make([]byte, 200)
+	b.SetBytes(int64(len(msg)))
+	b.ResetTimer()
+	for range b.N {
+		if _, err := c.Write(msg); err != nil {
+			b.Fatal(err)
+		}
+	}
 }
