@@ -5,18 +5,12 @@ import (
 	"context"
 	"errors"
 	"io"
-	"log/slog"
 	"net"
-	"net/http"
 	"net/http/httptest"
 	"runtime"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"parley/signaling/auth"
-	"parley/storage"
 
 	"github.com/coder/websocket"
 )
@@ -319,36 +313,17 @@ func TestSocketReaderTakesControlFrames(t *testing.T) {
 // Over TLS there is no raw socket to watch: the session keeps its reader,
 // and coder/websocket's pings keep the connection open.
 func TestTLSSessionKeepsItsReader(t *testing.T) {
-	db, err := storage.Open(t.TempDir(), storage.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	as, err := auth.New(db, activeMembers{}, auth.Config{})
-	if err != nil {
-		t.Fatal(err)
-	}
 	cfg := testConfig()
 	cfg.PingInterval = 30 * time.Millisecond
-	h := NewHub(cfg, as, activeMembers{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	h.readLinger = 10 * time.Millisecond
-	h.Handle("echo", func(_ context.Context, s *Session, m Message) { s.Reply(m, "echo", m.Data) })
+	h, as := newTestHub(t, cfg, func(h *Hub) {
+		h.readLinger = 10 * time.Millisecond
+		h.Handle("echo", func(_ context.Context, s *Session, m Message) { s.Reply(m, "echo", m.Data) })
+	})
 	srv := httptest.NewTLSServer(h)
 	defer srv.Close()
-	tok, err := as.IssueAccess("alice", time.Hour)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c := dialAs(t, srv, as, "alice")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	c, _, err := websocket.Dial(ctx, "wss"+strings.TrimPrefix(srv.URL, "https"), &websocket.DialOptions{
-		HTTPClient: srv.Client(),
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + tok.AccessToken}},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.CloseNow()
 	s := onlySession(t, h)
 	// The client reads throughout, which answers the server's pings.
 	replies := make(chan Message, 1)

@@ -29,6 +29,21 @@ func (activeMembers) MemberActive(string) (bool, error) { return true, nil }
 // connected as "alice".
 func testHub(t *testing.T, cfg Config, register func(h *Hub)) *websocket.Conn {
 	t.Helper()
+	h, as := newTestHub(t, cfg, register)
+	srv := httptest.NewServer(h)
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_ = h.Shutdown(ctx)
+		srv.Close()
+	})
+	return dialAs(t, srv, as, "alice")
+}
+
+// newTestHub creates a hub over real tokens and storage, with register
+// called before it serves.
+func newTestHub(t *testing.T, cfg Config, register func(h *Hub)) (*Hub, *auth.Service) {
+	t.Helper()
 	db, err := storage.Open(t.TempDir(), storage.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -40,20 +55,20 @@ func testHub(t *testing.T, cfg Config, register func(h *Hub)) *websocket.Conn {
 	}
 	h := NewHub(cfg, as, activeMembers{}, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	register(h)
-	srv := httptest.NewServer(h)
-	t.Cleanup(func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		_ = h.Shutdown(ctx)
-		srv.Close()
-	})
-	tok, err := as.IssueAccess("alice", time.Hour)
+	return h, as
+}
+
+// dialAs connects to srv (http or https) as member.
+func dialAs(t *testing.T, srv *httptest.Server, as *auth.Service, member string) *websocket.Conn {
+	t.Helper()
+	tok, err := as.IssueAccess(member, time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http"), &websocket.DialOptions{
+		HTTPClient: srv.Client(),
 		HTTPHeader: http.Header{"Authorization": {"Bearer " + tok.AccessToken}},
 	})
 	if err != nil {
