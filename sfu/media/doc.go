@@ -19,9 +19,12 @@
 // Each layer has a goroutine that reads its packets and keeps the last
 // ones in a packet cache, one per layer shared by every subscriber. It
 // writes each packet itself to the first InlineFanout downtracks that
-// want the layer (a UDP write does not wait on the subscriber), and puts
-// a reference to it in the queue of every other consumer, which has its
-// own goroutine; it never waits on a queue: a full one drops.
+// want the layer (a UDP write does not wait on the subscriber), from the
+// packet as it parsed it, with no copy; it puts a reference to the packet
+// in the queue of every other consumer, which has its own goroutine and
+// copies the packet back out of the cache. It never waits on a queue: a
+// full one drops. The server-added latency of what it writes goes to the
+// shared LatencyHistogram once per packet, not once per subscriber.
 //
 // Layers are known by quality index, 0 the lowest, as Receiver.Layers
 // orders them: by picture size (read from VP8, VP9 and H.264 keyframes),

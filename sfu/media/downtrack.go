@@ -75,19 +75,17 @@ type DownTrack struct {
 	exts   []extMap
 
 	// writeMu is held while one packet is written; Mute takes it so no
-	// packet is written after Mute returns.
+	// packet is written after Mute returns. It also guards hist, which
+	// the RTCP reader consults for NACKs.
 	writeMu sync.Mutex
 	fwd     forwarder
 	buf     []byte
 	pkt     rtp.Packet
 	hdr     rtp.Header
-
-	histMu sync.Mutex
-	hist   []sent
+	hist    []sent
 
 	packets, bytes, retransmits, nackMisses atomic.Uint64
 	lastSN                                  atomic.Uint32
-	epoch                                   atomic.Uint32
 }
 
 // extMap forwards one header extension under the subscriber's ID.
@@ -384,6 +382,7 @@ func (d *DownTrack) wants(slot int) bool {
 
 func (d *DownTrack) writeLoop() {
 	var batch []entry
+	var lat latencyBatch
 	for {
 		select {
 		case <-d.done:
@@ -392,23 +391,33 @@ func (d *DownTrack) writeLoop() {
 		}
 		batch = d.q.drain(batch[:0])
 		for _, e := range batch {
-			d.forward(e)
+			d.forward(e, nil, 0, &lat)
+		}
+		if h := d.r.cfg.Latency; h != nil {
+			h.add(&lat)
 		}
 	}
 }
 
 // forward writes one packet to the subscriber: from the writeLoop, or
 // inline from the layers' read loops (several at once during a layer
-// switch), hence writeMu around the scratch buffers too.
-func (d *DownTrack) forward(e entry) {
+// switch), hence writeMu around the scratch buffers too. A read loop
+// passes the packet as it parsed it, in, and its size: the packet is
+// written from there, with no copy. The writeLoop passes nil and the
+// packet is read back from the layer's cache. The packet's time in the
+// server goes to lat.
+func (d *DownTrack) forward(e entry, in *rtp.Packet, size int, lat *latencyBatch) {
 	d.writeMu.Lock()
 	defer d.writeMu.Unlock()
-	n, ok := e.layer.cache.get(e.sn, d.buf)
-	if !ok {
-		return // overwritten while queued: this subscriber lags far behind
-	}
-	if err := d.pkt.Unmarshal(d.buf[:n]); err != nil {
-		return
+	if in == nil {
+		n, ok := e.layer.cache.get(e.sn, d.buf)
+		if !ok {
+			return // overwritten while queued: this subscriber lags far behind
+		}
+		if err := d.pkt.Unmarshal(d.buf[:n]); err != nil {
+			return
+		}
+		in, size = &d.pkt, n
 	}
 	if d.muted.Load() || e.layer.refused.Load() {
 		// Muted, or the layer runs over the publisher's bitrate cap.
@@ -422,21 +431,28 @@ func (d *DownTrack) forward(e entry) {
 		return
 	}
 	target := int(d.target.Load())
-	now := time.Now()
+	// The forwarder's clock is the receiver's: when it read the packet.
+	now := time.Unix(0, e.at)
+	if e.at == 0 {
+		now = time.Now()
+	}
 	if d.packets.Load() == 0 && !e.keyframe && e.layer.slot == target && d.r.kind == webrtc.RTPCodecTypeVideo {
 		d.replayKeyframe(e.layer, e.sn, target, now)
 	}
-	d.send(e.layer, e.sn, &d.pkt, n, e.keyframe, target, now, e.at)
+	d.send(e.layer, e.sn, in, size, e.keyframe, target, now, e.at, lat)
 }
 
 // send hands one packet of layer l to the forwarder and, if it goes out,
 // writes it to the subscriber and remembers it for NACKs. inSN is its
 // sequence number as received, n its size, at when the receiver read it
-// (zero: not measured). It reports whether the packet went out. Called
-// with writeMu held.
-func (d *DownTrack) send(l *layer, inSN uint16, pkt *rtp.Packet, n int, keyframe bool, target int, now time.Time, at int64) bool {
+// (zero: not measured); its time in the server goes to lat. It reports
+// whether the packet went out. Called with writeMu held.
+func (d *DownTrack) send(l *layer, inSN uint16, pkt *rtp.Packet, n int, keyframe bool, target int, now time.Time,
+	at int64, lat *latencyBatch) bool {
 	sn, ts, v := d.fwd.forward(l.slot, target, &pkt.Header, keyframe, now)
-	d.current.Store(int32(d.fwd.cur))
+	if cur := int32(d.fwd.cur); d.current.Load() != cur {
+		d.current.Store(cur)
+	}
 	switch v {
 	case verdictDrop:
 		return false
@@ -458,14 +474,11 @@ func (d *DownTrack) send(l *layer, inSN uint16, pkt *rtp.Packet, n int, keyframe
 		d.current.Store(-1)
 		return false
 	}
-	if h := d.r.cfg.Latency; h != nil && at != 0 {
-		h.Observe(time.Duration(time.Now().UnixNano() - at))
+	if d.r.cfg.Latency != nil && at != 0 && lat != nil {
+		lat.observe(time.Duration(time.Now().UnixNano() - at))
 	}
-	d.histMu.Lock()
 	d.hist[sn%historyPackets] = sent{valid: true, outSN: sn, inSN: inSN, layer: l,
 		tsOffset: d.fwd.tsOffset, epoch: d.fwd.epoch}
-	d.histMu.Unlock()
-	d.epoch.Store(d.fwd.epoch)
 	d.packets.Add(1)
 	d.bytes.Add(uint64(n))
 	d.lastSN.Store(uint32(sn))
@@ -502,7 +515,7 @@ func (d *DownTrack) replayKeyframe(l *layer, upTo uint16, target int, now time.T
 	var pkt rtp.Packet
 	for i := range count {
 		n, ok := l.cache.get(first+i, buf)
-		if !ok || pkt.Unmarshal(buf[:n]) != nil || !d.send(l, first+i, &pkt, n, i == 0, target, now, 0) {
+		if !ok || pkt.Unmarshal(buf[:n]) != nil || !d.send(l, first+i, &pkt, n, i == 0, target, now, 0, nil) {
 			return
 		}
 	}

@@ -12,7 +12,7 @@ import (
 func (d *DownTrack) readRTCP(reader interceptor.RTCPReader) {
 	buf := make([]byte, MaxPacketSize)
 	for {
-		n, _, err := reader.Read(buf, nil)
+		n, attr, err := reader.Read(buf, nil)
 		if err != nil {
 			return
 		}
@@ -21,7 +21,14 @@ func (d *DownTrack) readRTCP(reader interceptor.RTCPReader) {
 			return
 		default:
 		}
-		pkts, err := rtcp.Unmarshal(buf[:n])
+		// The congestion control interceptor has parsed the packets
+		// already and keeps them in attr.
+		var pkts []rtcp.Packet
+		if attr != nil {
+			pkts, err = attr.GetRTCPPackets(buf[:n])
+		} else {
+			pkts, err = rtcp.Unmarshal(buf[:n])
+		}
 		if err != nil {
 			continue
 		}
@@ -49,14 +56,14 @@ func (d *DownTrack) retransmit(nack *rtcp.TransportLayerNack) {
 	var hdr rtp.Header
 	for _, pair := range nack.Nacks {
 		pair.Range(func(sn uint16) bool {
-			d.histMu.Lock()
+			d.writeMu.Lock()
 			h := &d.hist[sn%historyPackets]
 			s := *h
-			ok := s.valid && s.outSN == sn && s.resent < MaxRetransmits && s.epoch == d.epoch.Load()
+			ok := s.valid && s.outSN == sn && s.resent < MaxRetransmits && s.epoch == d.fwd.epoch
 			if ok {
 				h.resent++
 			}
-			d.histMu.Unlock()
+			d.writeMu.Unlock()
 			if !ok {
 				d.nackMisses.Add(1)
 				return true

@@ -22,7 +22,8 @@ var LatencyBuckets = [...]time.Duration{
 // what the server adds to a packet's trip, queueing and scheduling
 // included, and what a "server-added latency" target is checked
 // against. Retransmissions are not counted. Safe for concurrent use:
-// observing is a few atomic adds, cheap enough for every packet.
+// observing is a few atomic adds, and the forwarding path adds its
+// observations a batch at a time.
 type LatencyHistogram struct {
 	counts [len(LatencyBuckets) + 1]atomic.Uint64
 	sum    atomic.Int64 // nanoseconds
@@ -30,12 +31,49 @@ type LatencyHistogram struct {
 
 // Observe counts one packet that took d.
 func (h *LatencyHistogram) Observe(d time.Duration) {
+	h.counts[bucketOf(d)].Add(1)
+	h.sum.Add(int64(d))
+}
+
+// latencyBatch gathers observations for a LatencyHistogram and adds them
+// in one go (see LatencyHistogram.add): a read loop gathers one packet's
+// times to all the subscribers it writes itself, a downtrack's write loop
+// those of one drained batch. Receivers of a service share one histogram,
+// so adding each packet of each subscriber bounced its counters between
+// the cores. Not safe for concurrent use; the zero value is empty.
+type latencyBatch struct {
+	counts [len(LatencyBuckets) + 1]uint32
+	sum    int64
+	n      int
+}
+
+// observe counts one packet that took d.
+func (b *latencyBatch) observe(d time.Duration) {
+	b.counts[bucketOf(d)]++
+	b.sum += int64(d)
+	b.n++
+}
+
+// add moves b's observations into h and empties b.
+func (h *LatencyHistogram) add(b *latencyBatch) {
+	if b.n == 0 {
+		return
+	}
+	for i, c := range b.counts {
+		if c != 0 {
+			h.counts[i].Add(uint64(c))
+		}
+	}
+	h.sum.Add(b.sum)
+	*b = latencyBatch{}
+}
+
+func bucketOf(d time.Duration) int {
 	i := 0
 	for i < len(LatencyBuckets) && d > LatencyBuckets[i] {
 		i++
 	}
-	h.counts[i].Add(1)
-	h.sum.Add(int64(d))
+	return i
 }
 
 // LatencySnapshot is a LatencyHistogram's counts at one moment.

@@ -368,14 +368,18 @@ func (r *Receiver) push(l *layer, b []byte, pkt *rtp.Packet) {
 		}
 	}
 	e := entry{layer: l, sn: pkt.SequenceNumber, keyframe: keyframe, at: now}
+	var lat latencyBatch
 	for _, d := range *r.downTracks.Load() {
 		switch {
 		case !d.wants(l.slot):
 		case d.inline:
-			d.forward(e)
+			d.forward(e, pkt, len(b), &lat)
 		default:
 			d.q.push(e)
 		}
+	}
+	if h := r.cfg.Latency; h != nil {
+		h.add(&lat)
 	}
 	for _, s := range *l.sinks.Load() {
 		s.q.push(e)
