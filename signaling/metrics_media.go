@@ -59,7 +59,7 @@ type mediaCollector struct {
 
 	meetingRooms, meetingParticipants, meetingTracks *prometheus.Desc
 	meetingSubscriptions, meetingRecordings          *prometheus.Desc
-	meetingIngest                                    *prometheus.Desc
+	meetingIngest, meetingEventOverflows             *prometheus.Desc
 	meetingForwarding                                forwardingDescs
 
 	liveBroadcasts, liveOnAir, liveViewers, liveRecordings, liveIngest *prometheus.Desc
@@ -83,6 +83,9 @@ func newMediaCollector(rooms *rtc.Manager, broadcasts *live.Broadcasts) *mediaCo
 			"Meetings being recorded on this node.", nil, nil),
 		meetingIngest: prometheus.NewDesc("parley_meeting_ingest_bytes_per_second",
 			"Measured media rate of every published track's active layers, together.", nil, nil),
+		meetingEventOverflows: prometheus.NewDesc("parley_meeting_event_queue_overflows_total",
+			"Participants whose queue of room events overflowed: clients too slow to take them, "+
+				"whose connection was given up (they resume and get a fresh snapshot).", nil, nil),
 		meetingForwarding: newForwardingDescs("parley_meeting", "meeting subscribers"),
 
 		liveBroadcasts: prometheus.NewDesc("parley_live_broadcasts",
@@ -108,7 +111,7 @@ func newMediaCollector(rooms *rtc.Manager, broadcasts *live.Broadcasts) *mediaCo
 func (c *mediaCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.meetingRooms, c.meetingParticipants, c.meetingTracks, c.meetingSubscriptions, c.meetingRecordings, c.meetingIngest,
-		c.liveBroadcasts, c.liveOnAir, c.liveViewers, c.liveRecordings, c.liveIngest, c.forwardLatency,
+		c.meetingEventOverflows, c.liveBroadcasts, c.liveOnAir, c.liveViewers, c.liveRecordings, c.liveIngest, c.forwardLatency,
 	} {
 		ch <- d
 	}
@@ -132,6 +135,7 @@ func (c *mediaCollector) Collect(ch chan<- prometheus.Metric) {
 	gauge(c.meetingSubscriptions, ms.Subscriptions)
 	gauge(c.meetingRecordings, ms.Recordings)
 	gauge(c.meetingIngest, ms.IngestBitrate/8)
+	ch <- prometheus.MustNewConstMetric(c.meetingEventOverflows, prometheus.CounterValue, float64(ms.EventQueueOverflows))
 	m := ms.Media
 	c.meetingForwarding.collect(ch, m.Packets, m.Bytes, m.Retransmits, m.NACKMisses, m.QueueDrops, m.KeyframeRequests)
 	ch <- latencyHistogram(c.forwardLatency, ms.ForwardLatency, "meeting")

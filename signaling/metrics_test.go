@@ -139,7 +139,7 @@ func TestMetricsFollowMeetingsAndLives(t *testing.T) {
 		`parley_meeting_participants{state="reconnecting"}`: 0, `parley_meeting_participants{state="waiting"}`: 0,
 		`parley_meeting_published_tracks{kind="audio"}`: 0, `parley_meeting_published_tracks{kind="video"}`: 0,
 		`parley_meeting_subscriptions`: 0, `parley_meeting_recordings`: 0, `parley_meeting_ingest_bytes_per_second`: 0,
-		`parley_live_broadcasts`: 0, `parley_live_broadcasts_on_air`: 0,
+		`parley_meeting_event_queue_overflows_total`: 0, `parley_live_broadcasts`: 0, `parley_live_broadcasts_on_air`: 0,
 		`parley_live_viewers{protocol="whep"}`: 0, `parley_live_viewers{protocol="websocket"}`: 0,
 		`parley_live_recordings`: 0, `parley_live_ingest_bytes_per_second`: 0,
 		`parley_media_forward_latency_seconds_count{service="meeting"}`: 0,

@@ -2,6 +2,7 @@ package rtc
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"parley/sfu/meeting"
 )
@@ -139,10 +140,12 @@ type eventQueue struct {
 	closing bool // drain what is queued, then stop
 	stopped bool // the drain has stopped; attach delivers what is left
 	onLost  func(Sink)
+	// overflows counts, node-wide, the queues that overflowed.
+	overflows *atomic.Uint64
 }
 
-func newEventQueue(limit int, onLost func(Sink)) *eventQueue {
-	q := &eventQueue{limit: limit, notify: make(chan struct{}, 1), done: make(chan struct{}), onLost: onLost}
+func newEventQueue(limit int, overflows *atomic.Uint64, onLost func(Sink)) *eventQueue {
+	q := &eventQueue{limit: limit, notify: make(chan struct{}, 1), done: make(chan struct{}), onLost: onLost, overflows: overflows}
 	go q.drain()
 	return q
 }
@@ -158,6 +161,7 @@ func (q *eventQueue) push(e Event) {
 		return
 	}
 	if len(q.events) >= q.limit {
+		q.overflows.Add(1)
 		q.events = nil
 		lost := q.sink
 		q.sink = nil

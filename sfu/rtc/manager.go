@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"parley/sfu/media"
@@ -54,6 +55,9 @@ type Manager struct {
 	// latency is every meeting receiver's time from packet read to
 	// subscriber write; see Stats.
 	latency media.LatencyHistogram
+	// eventOverflows counts participants' event queues that overflowed:
+	// clients too slow to take the room's events, cut off to resume.
+	eventOverflows atomic.Uint64
 
 	mu     sync.Mutex
 	rooms  map[string]*Room

@@ -62,7 +62,7 @@ func newParticipant(r *Room, who Identity, role Role, opts JoinOptions) *Partici
 		muted:         map[Source]bool{},
 		unmuteBlocked: map[Source]bool{},
 	}
-	p.events = newEventQueue(r.cfg.EventQueue, func(s Sink) { r.lost(p, s) })
+	p.events = newEventQueue(r.cfg.EventQueue, &r.mgr.eventOverflows, func(s Sink) { r.lost(p, s) })
 	p.media.init(p)
 	return p
 }

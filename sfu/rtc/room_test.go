@@ -462,6 +462,9 @@ func TestSlowClientNeverStallsTheRoom(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatal("the overflowing sink was not told it is lost")
 	}
+	if n := e.rooms.Stats().EventQueueOverflows; n < 1 {
+		t.Fatalf("%d event queue overflows counted, want at least 1", n)
+	}
 	deadline := time.Now().Add(5 * time.Second)
 	for host.State() != rtc.StateReconnecting {
 		if time.Now().After(deadline) {

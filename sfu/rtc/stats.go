@@ -31,6 +31,10 @@ type Stats struct {
 	// read from the publisher to written to a subscriber, since the
 	// manager started.
 	ForwardLatency media.LatencySnapshot
+	// EventQueueOverflows counts, since the manager started, the
+	// participants whose queue of room events overflowed: clients too
+	// slow to take them, whose connection was then given up.
+	EventQueueOverflows uint64
 }
 
 // Stats sums over the rooms, participants, tracks and subscriptions of
@@ -38,7 +42,7 @@ type Stats struct {
 // counters the forwarding keeps anyway, and holds each room's lock only
 // to list the room's tracks.
 func (m *Manager) Stats() Stats {
-	st := Stats{ForwardLatency: m.latency.Snapshot()}
+	st := Stats{ForwardLatency: m.latency.Snapshot(), EventQueueOverflows: m.eventOverflows.Load()}
 	st.Media = m.totals.Sum(func(c *media.ForwardCounters) {
 		m.mu.Lock()
 		rooms := make([]*Room, 0, len(m.rooms))
