@@ -8,10 +8,12 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
 	"parley/chat/conversation"
+	"parley/chat/jsonenc"
 	"parley/chat/msglog"
 )
 
@@ -33,6 +35,31 @@ type TextBody struct {
 	Text     string   `json:"text"`
 	Mentions []string `json:"mentions,omitempty"`
 	ReplyTo  uint64   `json:"reply_to,omitempty"` // seq of the quoted message
+}
+
+// textBodyOverhead is about what a text body's JSON adds to its text.
+const textBodyOverhead = 16
+
+// appendJSON appends b's canonical JSON, what marshal(b) writes, without
+// reflection: it is the body of nearly every message.
+func (b TextBody) appendJSON(dst []byte) []byte {
+	dst = append(dst, `{"text":`...)
+	dst = jsonenc.AppendString(dst, b.Text)
+	if len(b.Mentions) > 0 {
+		dst = append(dst, `,"mentions":[`...)
+		for i, m := range b.Mentions {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = jsonenc.AppendString(dst, m)
+		}
+		dst = append(dst, ']')
+	}
+	if b.ReplyTo != 0 {
+		dst = append(dst, `,"reply_to":`...)
+		dst = strconv.AppendUint(dst, b.ReplyTo, 10)
+	}
+	return append(dst, '}')
 }
 
 // LinkBody is the body of a "link" (rich link) message.
@@ -63,6 +90,23 @@ type Ack struct {
 	Seq            uint64    `json:"seq"`
 	CreatedAt      time.Time `json:"created_at"`
 	Duplicate      bool      `json:"duplicate"` // a resend: the original ack
+}
+
+// AppendJSON appends a's JSON, the bytes encoding/json writes for it with
+// HTML escaping off, without its reflection: every durable send is
+// answered with one.
+func (a Ack) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"conversation_id":`...)
+	dst = jsonenc.AppendString(dst, a.ConversationID)
+	dst = append(dst, `,"client_msg_id":`...)
+	dst = jsonenc.AppendString(dst, a.ClientMsgID)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, a.Seq, 10)
+	dst = append(dst, `,"created_at":`...)
+	dst = jsonenc.AppendTime(dst, a.CreatedAt)
+	dst = append(dst, `,"duplicate":`...)
+	dst = strconv.AppendBool(dst, a.Duplicate)
+	return append(dst, '}')
 }
 
 // Send stores a member's message and fans it out. It returns once the
@@ -120,8 +164,8 @@ func (s *Service) checkSend(req SendRequest, sender string) (json.RawMessage, er
 func (s *Service) checkBody(req SendRequest, sender string) (json.RawMessage, error) {
 	switch req.Type {
 	case TypeText:
-		var b TextBody
-		if err := strictJSON(req.Body, &b); err != nil {
+		b, canonical, err := decodeText(req.Body)
+		if err != nil {
 			return nil, err
 		}
 		if b.Text == "" {
@@ -141,7 +185,10 @@ func (s *Service) checkBody(req SendRequest, sender string) (json.RawMessage, er
 				return nil, err
 			}
 		}
-		return marshal(b)
+		if canonical != nil {
+			return canonical, nil
+		}
+		return b.appendJSON(make([]byte, 0, len(b.Text)+textBodyOverhead)), nil
 	case TypeLink:
 		var b LinkBody
 		if err := strictJSON(req.Body, &b); err != nil {
@@ -195,6 +242,25 @@ func (s *Service) checkReply(convID, sender string, seq uint64) error {
 		return fmt.Errorf("%w: reply_to %d: %v", ErrInvalid, seq, err)
 	}
 	return nil
+}
+
+// decodeText decodes a text body strictly, as strictJSON does. Nearly
+// every client sends the body in canonical form, {"text":...} as
+// TextBody.appendJSON writes it; such a body cannot hold an unknown field
+// or trailing data, so a plain decode whose re-encoding gives back the
+// same bytes needs no strict pass, and those bytes are returned as
+// canonical. Any other body is decoded strictly and canonical is nil.
+func decodeText(raw json.RawMessage) (b TextBody, canonical []byte, err error) {
+	if json.Unmarshal(raw, &b) == nil {
+		if c := b.appendJSON(make([]byte, 0, len(b.Text)+textBodyOverhead)); bytes.Equal(c, raw) {
+			return b, c, nil
+		}
+	}
+	b = TextBody{}
+	if err := strictJSON(raw, &b); err != nil {
+		return b, nil, err
+	}
+	return b, nil, nil
 }
 
 // strictJSON decodes one JSON object with no unknown fields and nothing

@@ -264,6 +264,30 @@ func TestSendStoresCanonicalBody(t *testing.T) {
 	if string(e.Body) != `{"text":"spaced"}` {
 		t.Fatalf("stored body %s, want the canonical {\"text\":\"spaced\"}", e.Body)
 	}
+	// Bodies already canonical are stored as sent; any other spelling of
+	// the same body is stored canonical too.
+	for _, c := range []struct{ sent, stored string }{
+		{`{"text":"<a & b>"}`, `{"text":"<a & b>"}`},
+		{`{"text":"\u003c\u4e2d"}`, `{"text":"<中"}`},
+		{`{"TEXT":"case"}`, `{"text":"case"}`},
+		{`{"reply_to":0,"text":"zero"}`, `{"text":"zero"}`},
+		{`{"text":"m","mentions":["bob"]}`, `{"text":"m","mentions":["bob"]}`},
+		{`{"mentions":["bob"],"text":"m"}`, `{"text":"m","mentions":["bob"]}`},
+	} {
+		req := textReq(g.ID, "x")
+		req.Body = json.RawMessage(c.sent)
+		ack, err := h.svc.Send(context.Background(), "alice", req)
+		if err != nil {
+			t.Fatalf("send %s: %v", c.sent, err)
+		}
+		e, err := h.log.Get(g.ID, ack.Seq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(e.Body) != c.stored {
+			t.Errorf("sent %s, stored %s, want %s", c.sent, e.Body, c.stored)
+		}
+	}
 }
 
 func TestSendMentions(t *testing.T) {

@@ -192,18 +192,27 @@ func marshal(v any) ([]byte, error) {
 }
 
 // publishEntry fans an entry out to the conversation's online members. The
-// log calls it for every new entry, in seq order per conversation. A
+// log calls it for every new entry, in seq order per conversation, with
+// the entry's stored JSON, which becomes the frame's data as it is. A
 // failure is logged, not returned: the entry is durable and clients that
 // miss it find the gap and pull it.
-func (s *Service) publishEntry(e msglog.Entry) {
+func (s *Service) publishEntry(e msglog.Entry, raw []byte) {
 	s.stats.countStored(e)
-	f, err := frame(FrameMessage, e)
-	if err == nil {
-		err = s.fan.Publish(e.ConversationID, f)
-	}
-	if err != nil {
+	if err := s.fan.Publish(e.ConversationID, messageFrame(raw)); err != nil {
 		s.logger.Warn("chat: publish entry", "conversation", e.ConversationID, "seq", e.Seq, "err", err)
 	}
+}
+
+// messageFramePrefix starts every chat.message frame; the entry's JSON and
+// a closing brace follow. frame(FrameMessage, e) writes the same bytes.
+const messageFramePrefix = `{"type":"` + FrameMessage + `","data":`
+
+// messageFrame wraps an entry's stored JSON in a chat.message envelope.
+func messageFrame(raw []byte) []byte {
+	f := make([]byte, 0, len(messageFramePrefix)+len(raw)+1)
+	f = append(f, messageFramePrefix...)
+	f = append(f, raw...)
+	return append(f, '}')
 }
 
 // sendToMember delivers a frame to one member's devices, logging failures

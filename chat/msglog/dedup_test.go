@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"sync"
 	"testing"
 
@@ -173,6 +174,100 @@ func TestOnCommit(t *testing.T) {
 			t.Fatalf("marker of seq %d: %q, %v; want %q", e.Seq, v, err, e.ClientMsgID)
 		case i%3 == 2 && !errors.Is(err, storage.ErrNotFound):
 			t.Fatalf("seq %d without OnCommit has marker %q (%v)", e.Seq, v, err)
+		}
+	}
+}
+
+// TestKnownIDsSaveLookupsAndKeepResends: once a conversation's set of
+// known client ids is loaded, new ids need no disk lookup, and every
+// resend is still found, before and after a restart.
+func TestKnownIDsSaveLookupsAndKeepResends(t *testing.T) {
+	dir := t.TempDir()
+	db := openDB(t, dir)
+	l, err := msglog.Open(db, msglog.Options{Shards: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	seqs := map[string]uint64{}
+	send := func(l *msglog.Log, id string) {
+		t.Helper()
+		e, dup := mustAppend(t, l, text("room", "alice", id, "hi "+id))
+		if want, ok := seqs[id]; ok {
+			if !dup || e.Seq != want {
+				t.Fatalf("resend of %s: seq %d dup %v, want the original seq %d", id, e.Seq, dup, want)
+			}
+			return
+		}
+		if dup {
+			t.Fatalf("new id %s answered as a resend of seq %d", id, e.Seq)
+		}
+		seqs[id] = e.Seq
+	}
+	for i := range 200 {
+		send(l, fmt.Sprintf("c%d", i))
+	}
+	if n := l.Stats().DedupLookups; n > 4 {
+		t.Fatalf("200 new ids in one conversation took %d disk lookups; the known ids should spare nearly all", n)
+	}
+	for i := range 200 {
+		send(l, fmt.Sprintf("c%d", i))
+	}
+	closeAll(t, db, l)
+
+	// After a restart the set is loaded from disk again: old ids are
+	// still resends once it is, and new ids are new.
+	db, l = openLog(t, dir, msglog.Options{Shards: 1})
+	for i := 200; i < 300; i++ {
+		send(l, fmt.Sprintf("c%d", i))
+		send(l, fmt.Sprintf("c%d", i-200))
+	}
+	if n := l.Stats().DedupLookups; n > 100+1+300/16+2 {
+		t.Fatalf("after the restart: %d disk lookups for 100 resends and 100 new ids", n)
+	}
+	if all := readAll(t, l, "room"); len(all) != 300 {
+		t.Fatalf("room holds %d entries, want 300", len(all))
+	}
+	_ = db
+}
+
+// TestKnownIDsUnderTightBounds: with a cache of two conversations and room
+// for a few dozen ids, sets are dropped, evicted, refused and reloaded
+// all the time; no resend may be taken for a new message, and no new
+// message for a resend.
+func TestKnownIDsUnderTightBounds(t *testing.T) {
+	_, l := openLog(t, t.TempDir(), msglog.Options{Shards: 1, CacheConversations: 2, DedupIDs: 40})
+	rng := rand.New(rand.NewPCG(7, 7))
+	type key struct{ conv, sender, id string }
+	seqs := map[key]uint64{}
+	var sent []key
+	for i := range 600 {
+		k := key{fmt.Sprintf("conv%d", rng.IntN(5)), fmt.Sprintf("s%d", rng.IntN(3)), fmt.Sprintf("c%d", i)}
+		if len(sent) > 0 && rng.IntN(3) == 0 {
+			k = sent[rng.IntN(len(sent))]
+		}
+		e, dup := mustAppend(t, l, text(k.conv, k.sender, k.id, "x"))
+		if want, ok := seqs[k]; ok {
+			if !dup || e.Seq != want {
+				t.Fatalf("resend %v: seq %d dup %v, want seq %d", k, e.Seq, dup, want)
+			}
+			continue
+		}
+		if dup {
+			t.Fatalf("new %v answered as a resend of seq %d", k, e.Seq)
+		}
+		seqs[k] = e.Seq
+		sent = append(sent, k)
+	}
+	if n := l.Stats().DedupLookups; n >= 600 {
+		t.Fatalf("%d disk lookups for 600 sends: the sets were never used", n)
+	}
+	perConv := map[string]int{}
+	for k := range seqs {
+		perConv[k.conv]++
+	}
+	for conv, n := range perConv {
+		if all := readAll(t, l, conv); len(all) != n {
+			t.Fatalf("%s holds %d entries, want %d", conv, len(all), n)
 		}
 	}
 }

@@ -23,7 +23,9 @@
 // blocks for one draft, then takes every draft already waiting, up to
 // Options.MaxBatch, without waiting for more. For that batch it
 //
-//  1. answers resends of entries stored earlier from the dedup index;
+//  1. answers resends of entries stored earlier from the dedup index,
+//     skipping the lookup of an id its conversation's set of known ids
+//     proves new (dedup.go);
 //  2. pins each conversation's cached state (loading the last seq from
 //     disk with one reverse seek on first touch);
 //  3. builds ONE storage batch: per draft the entry, its dedup record and

@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 	"unicode/utf8"
 
+	"parley/chat/jsonenc"
 	"parley/storage"
 )
 
@@ -180,15 +182,36 @@ func seqFromKey(k []byte) (uint64, error) {
 	return storage.Uint64At(k, len(k)-8), nil
 }
 
-// encodeEntry is json.Marshal without HTML escaping, which would rewrite
-// every <, > and & of a body (a json.RawMessage is escaped too) into six
-// bytes: the stored entry must read back as the bytes Append returned.
-func encodeEntry(e Entry) ([]byte, error) {
-	var buf bytes.Buffer
-	enc := json.NewEncoder(&buf)
-	enc.SetEscapeHTML(false)
-	if err := enc.Encode(e); err != nil {
-		return nil, err
+// AppendJSON appends e's JSON, its stored form and what clients receive:
+// byte for byte what encoding/json writes with HTML escaping off (which
+// would rewrite every <, > and & of a body into six bytes), without its
+// reflection. Body is copied as it is: the log stores it compacted, as
+// encoding/json would write it, and writes null for an empty one.
+func (e Entry) AppendJSON(dst []byte) []byte {
+	dst = append(dst, `{"conversation_id":`...)
+	dst = jsonenc.AppendString(dst, e.ConversationID)
+	dst = append(dst, `,"seq":`...)
+	dst = strconv.AppendUint(dst, e.Seq, 10)
+	dst = append(dst, `,"sender_id":`...)
+	dst = jsonenc.AppendString(dst, e.SenderID)
+	if e.ClientMsgID != "" {
+		dst = append(dst, `,"client_msg_id":`...)
+		dst = jsonenc.AppendString(dst, e.ClientMsgID)
 	}
-	return bytes.TrimSuffix(buf.Bytes(), []byte("\n")), nil
+	dst = append(dst, `,"type":`...)
+	dst = jsonenc.AppendString(dst, e.Type)
+	dst = append(dst, `,"body":`...)
+	if len(e.Body) == 0 {
+		dst = append(dst, "null"...)
+	} else {
+		dst = append(dst, e.Body...)
+	}
+	dst = append(dst, `,"created_at":`...)
+	dst = jsonenc.AppendTime(dst, e.CreatedAt)
+	return append(dst, '}')
 }
+
+// entryJSONOverhead is what an entry's JSON adds to its body, ids and
+// type at most (field names, quotes, a 20-digit seq, a UTC time), for
+// sizing buffers.
+const entryJSONOverhead = 160

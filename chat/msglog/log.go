@@ -39,10 +39,14 @@ type Options struct {
 	// reloaded from disk on its next use. Zero means
 	// DefaultCacheConversations.
 	CacheConversations int
+	// DedupIDs bounds the hashes of client msg ids kept in memory, about
+	// 20 bytes each, so that new ids need no disk lookup (dedup.go). Zero
+	// means DefaultDedupIDs.
+	DedupIDs int
 }
 
 func (o Options) withDefaults() (Options, error) {
-	if o.Shards < 0 || o.MaxBatch < 0 || o.MaxBodyBytes < 0 || o.CacheConversations < 0 {
+	if o.Shards < 0 || o.MaxBatch < 0 || o.MaxBodyBytes < 0 || o.CacheConversations < 0 || o.DedupIDs < 0 {
 		return o, fmt.Errorf("%w options: negative value in %+v", ErrInvalid, o)
 	}
 	if o.Shards == 0 {
@@ -56,6 +60,9 @@ func (o Options) withDefaults() (Options, error) {
 	}
 	if o.CacheConversations == 0 {
 		o.CacheConversations = DefaultCacheConversations
+	}
+	if o.DedupIDs == 0 {
+		o.DedupIDs = DefaultDedupIDs
 	}
 	return o, nil
 }
@@ -74,18 +81,20 @@ type Log struct {
 	closeOnce sync.Once
 	wg        sync.WaitGroup // committer goroutines
 
-	onDurable atomic.Pointer[func(Entry)] // see OnDurable
-	stats     logStats                    // see Stats
+	onDurable atomic.Pointer[func(Entry, []byte)] // see OnDurable
+	stats     logStats                            // see Stats
 }
 
 // OnDurable registers fn to see every newly stored entry, once, after its
-// synced commit and before its Append returns. A committer calls it in seq
-// order for each conversation, so publishing from fn keeps every
-// conversation's order; publishing from the callers of Append would not,
-// as they race once their commits return. fn runs on the committer: it
-// must be quick and must not call into the Log. Resends (dup) are not
-// reported again. Register it before the first Append.
-func (l *Log) OnDurable(fn func(Entry)) {
+// synced commit and before its Append returns, with raw, the entry's JSON
+// as stored (Entry.AppendJSON), which fn may keep but must not modify. A
+// committer calls it in seq order for each conversation, so publishing
+// from fn keeps every conversation's order; publishing from the callers
+// of Append would not, as they race once their commits return. fn runs on
+// the committer: it must be quick and must not call into the Log.
+// Resends (dup) are not reported again. Register it before the first
+// Append.
+func (l *Log) OnDurable(fn func(e Entry, raw []byte)) {
 	l.onDurable.Store(&fn)
 }
 
@@ -108,8 +117,9 @@ func Open(db *storage.DB, opts Options) (*Log, error) {
 		quit:   make(chan struct{}),
 	}
 	perShard := max(1, (opts.CacheConversations+opts.Shards-1)/opts.Shards)
+	idsPerShard := max(1, (opts.DedupIDs+opts.Shards-1)/opts.Shards)
 	for i := range l.shards {
-		l.shards[i] = newShard(l, perShard)
+		l.shards[i] = newShard(l, perShard, idsPerShard)
 	}
 	l.wg.Add(len(l.shards))
 	for _, s := range l.shards {

@@ -416,10 +416,16 @@ func TestOnDurableInSeqOrder(t *testing.T) {
 	defer closeAll(t, db, l)
 	var mu sync.Mutex
 	seen := map[string][]uint64{}
-	l.OnDurable(func(e msglog.Entry) {
+	var badRaw error
+	l.OnDurable(func(e msglog.Entry, raw []byte) {
 		mu.Lock()
 		defer mu.Unlock()
 		seen[e.ConversationID] = append(seen[e.ConversationID], e.Seq)
+		var back msglog.Entry
+		if err := json.Unmarshal(raw, &back); err != nil || back.Seq != e.Seq || back.ConversationID != e.ConversationID ||
+			!back.CreatedAt.Equal(e.CreatedAt) || string(back.Body) != string(e.Body) {
+			badRaw = fmt.Errorf("raw %s does not decode to %+v (%v)", raw, e, err)
+		}
 	})
 	var wg sync.WaitGroup
 	for w := 0; w < 16; w++ {
@@ -436,6 +442,9 @@ func TestOnDurableInSeqOrder(t *testing.T) {
 	mustAppend(t, l, text("c0", "s", "w0-0", "x")) // a resend is not reported again
 	mu.Lock()
 	defer mu.Unlock()
+	if badRaw != nil {
+		t.Fatal(badRaw)
+	}
 	total := 0
 	for conv, seqs := range seen {
 		for i, s := range seqs {

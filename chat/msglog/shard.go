@@ -17,12 +17,15 @@ type request struct {
 	done chan struct{}
 
 	e   Entry
+	raw []byte // e's JSON as stored, for OnDurable
 	dup bool
 	err error
 
 	// Committer-only scratch.
-	st    *convState // pinned state, nil when the draft never entered a batch
-	dupOf *request   // an earlier draft of the same batch with the same dedup key
+	st     *convState // pinned state, nil when the draft never entered a batch
+	dupOf  *request   // an earlier draft of the same batch with the same dedup key
+	dk     []byte     // the draft's dedup key, nil without a client msg id
+	lookup bool       // the dedup key may be on disk: look it up (dedup.go)
 }
 
 // convState is what a shard remembers about one conversation.
@@ -47,6 +50,14 @@ type convState struct {
 	total      uint64
 	totalKnown bool
 	bySender   map[string]uint64
+
+	// The hashes of every dedup key of the conversation, or nil while not
+	// loaded; lookups counts the disk lookups since it was cached or its
+	// set dropped; idsTooMany marks a conversation with more ids than the
+	// shard may hold (dedup.go). Guarded by shard.mu.
+	ids        map[uint64]struct{}
+	lookups    uint64
+	idsTooMany bool
 }
 
 // forgetCounts drops st's cached totals; the next counted entry reads
@@ -66,19 +77,23 @@ type shard struct {
 	lru      *list.List // of *convState, most recently used first
 	capacity int
 
+	idsHeld     int // hashes in the sets of cached conversations, guarded by mu
+	idsCapacity int // the most hashes the sets may hold together (dedup.go)
+
 	first  map[string]*request // committer scratch: first draft per dedup key in a batch
 	counts map[countKey]uint64 // committer scratch: running totals of counted entries in a batch (count.go)
 }
 
-func newShard(l *Log, capacity int) *shard {
+func newShard(l *Log, capacity, idsCapacity int) *shard {
 	return &shard{
-		log:      l,
-		in:       make(chan *request),
-		convs:    make(map[string]*convState),
-		lru:      list.New(),
-		capacity: capacity,
-		first:    make(map[string]*request),
-		counts:   make(map[countKey]uint64),
+		log:         l,
+		in:          make(chan *request),
+		convs:       make(map[string]*convState),
+		lru:         list.New(),
+		capacity:    capacity,
+		idsCapacity: idsCapacity,
+		first:       make(map[string]*request),
+		counts:      make(map[countKey]uint64),
 	}
 }
 
@@ -113,24 +128,7 @@ func (s *shard) run() {
 
 // commit stores reqs in one batch and answers each of them.
 func (s *shard) commit(reqs []*request) {
-	// Resends of entries stored by earlier batches. A dedup record of this
-	// shard's conversations comes from a synced commit that returned, or
-	// from before the last restart, so the original is durable; the one
-	// exception, a commit that failed after Pebble applied it, is caught
-	// in pin.
-	for _, r := range reqs {
-		if r.d.ClientMsgID == "" {
-			continue
-		}
-		e, found, err := s.log.storedOriginal(r.d)
-		switch {
-		case err != nil:
-			r.err = err
-		case found:
-			r.e, r.dup = e, true
-		}
-	}
-
+	s.findOriginals(reqs) // resends of entries stored by earlier batches
 	s.pin(reqs)
 	start := time.Now()
 	err := s.build(reqs, millisNow())
@@ -154,7 +152,7 @@ func (s *shard) commit(reqs []*request) {
 	if fn := s.log.onDurable.Load(); fn != nil && err == nil {
 		for _, r := range reqs {
 			if r.err == nil && !r.dup {
-				(*fn)(r.e)
+				(*fn)(r.e, r.raw)
 			}
 		}
 	}
@@ -223,6 +221,7 @@ func (s *shard) unpin(reqs []*request, commitErr error) {
 		st.last = st.next
 		st.durable = st.last
 	}
+	s.addIDsLocked(reqs)
 }
 
 // errRebuild tells build that one draft's OnCommit failed and the batch
@@ -264,10 +263,8 @@ func (s *shard) fill(b *storage.Batch, reqs []*request, now time.Time) error {
 		if r.st == nil || r.err != nil {
 			continue
 		}
-		d := r.d
-		var dk []byte
-		if d.ClientMsgID != "" {
-			dk = dedupKey(d.ConversationID, d.SenderID, d.ClientMsgID)
+		d, dk := r.d, r.dk
+		if dk != nil {
 			if f, ok := s.first[string(dk)]; ok {
 				r.dupOf = f
 				continue
@@ -284,11 +281,7 @@ func (s *shard) fill(b *storage.Batch, reqs []*request, now time.Time) error {
 			Body:           d.Body,
 			CreatedAt:      now,
 		}
-		raw, err := encodeEntry(e)
-		if err != nil {
-			r.err = fmt.Errorf("encode entry: %w", err)
-			return errRebuild
-		}
+		raw := e.AppendJSON(make([]byte, 0, len(e.Body)+len(e.ConversationID)+len(e.SenderID)+len(e.ClientMsgID)+len(e.Type)+entryJSONOverhead))
 		b.Set(msgKey(d.ConversationID, e.Seq), raw)
 		if dk != nil {
 			b.Set(dk, storage.AppendUint64(nil, e.Seq))
@@ -305,7 +298,7 @@ func (s *shard) fill(b *storage.Batch, reqs []*request, now time.Time) error {
 				return errRebuild
 			}
 		}
-		r.e = e
+		r.e, r.raw = e, raw
 	}
 	return nil
 }
@@ -367,6 +360,7 @@ func (s *shard) evictLocked() {
 		if st.pending == 0 && !st.failed {
 			s.lru.Remove(el)
 			delete(s.convs, st.conv)
+			s.dropIDsLocked(st)
 		}
 		el = prev
 	}

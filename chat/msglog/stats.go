@@ -19,12 +19,17 @@ type Stats struct {
 	// Failed counts batches whose commit failed; their drafts got the
 	// error.
 	Failed uint64
+	// DedupLookups counts the client msg ids looked up on disk, because
+	// their conversation had no set of known ids or the set held the id
+	// (dedup.go); DedupLoadErrors the sets that failed to load.
+	DedupLookups, DedupLoadErrors uint64
 }
 
 // logStats is the counters behind Stats.
 type logStats struct {
-	commits, entries, failed atomic.Uint64
-	commitNanos              atomic.Int64
+	commits, entries, failed      atomic.Uint64
+	commitNanos                   atomic.Int64
+	dedupLookups, dedupLoadErrors atomic.Uint64
 }
 
 // Stats reports the log's commit counters.
@@ -32,6 +37,7 @@ func (l *Log) Stats() Stats {
 	return Stats{
 		Commits: l.stats.commits.Load(), Entries: l.stats.entries.Load(),
 		CommitTime: time.Duration(l.stats.commitNanos.Load()), Failed: l.stats.failed.Load(),
+		DedupLookups: l.stats.dedupLookups.Load(), DedupLoadErrors: l.stats.dedupLoadErrors.Load(),
 	}
 }
 

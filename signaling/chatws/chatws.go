@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"parley/chat/conversation"
+	"parley/chat/jsonenc"
 	"parley/chat/messaging"
 	"parley/chat/msglog"
 	"parley/signaling/ratelimit"
@@ -123,7 +124,26 @@ func (hs *handlers) send(ctx context.Context, s *ws.Session, m ws.Message) {
 		hs.fail(s, m, err)
 		return
 	}
-	s.Reply(m, "chat.ack", ack)
+	s.Send(ackFrame(m.ID, ack))
+}
+
+// ackFrameOverhead is what an ack frame adds to its ids at most (field
+// names, quotes, a 20-digit seq, a UTC time), for sizing its buffer.
+const ackFrameOverhead = 192
+
+// ackFrame is the chat.ack reply to request id: what s.Reply(m,
+// "chat.ack", ack) sends, appended by hand, as every durable send gets
+// one.
+func ackFrame(id string, ack messaging.Ack) []byte {
+	f := make([]byte, 0, ackFrameOverhead+len(id)+len(ack.ConversationID)+len(ack.ClientMsgID))
+	f = append(f, `{"type":"chat.ack"`...)
+	if id != "" {
+		f = append(f, `,"id":`...)
+		f = jsonenc.AppendString(f, id)
+	}
+	f = append(f, `,"data":`...)
+	f = ack.AppendJSON(f)
+	return append(f, '}')
 }
 
 type syncRequest struct {
