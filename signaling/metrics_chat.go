@@ -26,6 +26,7 @@ type chatCollector struct {
 	wsRequests, wsErrors, wsSlowCloses *prometheus.Desc
 	commits, committed, commitTime     *prometheus.Desc
 	commitFailures                     *prometheus.Desc
+	dedupLookups, dedupLoadErrors      *prometheus.Desc
 }
 
 func newChatCollector(chat *messaging.Service, log *msglog.Log, fan *fanout.Fanout, hubs ...*ws.Hub) *chatCollector {
@@ -39,6 +40,11 @@ func newChatCollector(chat *messaging.Service, log *msglog.Log, fan *fanout.Fano
 			"Time the committed batches took, building to synced commit; over commits, the disk's share of each send's ack latency.", nil, nil),
 		commitFailures: prometheus.NewDesc("parley_chat_log_commit_failures_total",
 			"Batches whose synced commit failed (the disk is failing or full); their senders got an error.", nil, nil),
+		dedupLookups: prometheus.NewDesc("parley_chat_log_dedup_lookups_total",
+			"Client message ids looked up on disk to tell a resend from a new send. A busy conversation keeps its known ids in memory "+
+				"and looks up only resends (and hash collisions); the rest are sends to conversations without such a set.", nil, nil),
+		dedupLoadErrors: prometheus.NewDesc("parley_chat_log_dedup_load_errors_total",
+			"Sets of a conversation's known client message ids that failed to load from disk; its sends are looked up instead.", nil, nil),
 		stored: prometheus.NewDesc("parley_chat_messages_stored_total",
 			"Entries stored in the message log, by conversation kind (direct, group, other: live interactions) and entry type.",
 			[]string{"kind", "type"}, nil),
@@ -75,7 +81,7 @@ func (c *chatCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
 		c.stored, c.refusals, c.published, c.publishErrors, c.received, c.deliveries,
 		c.online, c.conversations, c.backlog, c.wsRequests, c.wsErrors, c.wsSlowCloses,
-		c.commits, c.committed, c.commitTime, c.commitFailures,
+		c.commits, c.committed, c.commitTime, c.commitFailures, c.dedupLookups, c.dedupLoadErrors,
 	} {
 		ch <- d
 	}
@@ -96,6 +102,8 @@ func (c *chatCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.committed, prometheus.CounterValue, float64(ls.Entries))
 	ch <- prometheus.MustNewConstMetric(c.commitTime, prometheus.CounterValue, ls.CommitTime.Seconds())
 	ch <- prometheus.MustNewConstMetric(c.commitFailures, prometheus.CounterValue, float64(ls.Failed))
+	ch <- prometheus.MustNewConstMetric(c.dedupLookups, prometheus.CounterValue, float64(ls.DedupLookups))
+	ch <- prometheus.MustNewConstMetric(c.dedupLoadErrors, prometheus.CounterValue, float64(ls.DedupLoadErrors))
 
 	fs := c.fan.Stats()
 	ch <- prometheus.MustNewConstMetric(c.published, prometheus.CounterValue, float64(fs.Published))

@@ -97,6 +97,7 @@ func TestMetricsCountChat(t *testing.T) {
 		`parley_chat_deliveries_total`:                                  -1,
 		`parley_ws_slow_closes_total`:                                   0,
 		`parley_chat_log_commit_failures_total`:                         0,
+		`parley_chat_log_dedup_load_errors_total`:                       0,
 		`parley_ws_requests_total{type="ping"}`:                         2, // each device's first
 	})
 
@@ -113,6 +114,11 @@ func TestMetricsCountChat(t *testing.T) {
 	}
 
 	after := scrape(t, f.srv.URL)
+	// The first send looks its id up on disk; it pays for loading the
+	// conversation's known ids, which spare the later sends theirs.
+	if got := after[`parley_chat_log_dedup_lookups_total`] - before[`parley_chat_log_dedup_lookups_total`]; got < 1 || got >= n {
+		t.Errorf("%v dedup lookups for %d new sends, want at least 1 and fewer than %d", got, n, n)
+	}
 	for series, delta := range map[string]float64{stored: n, requests: n + 1, tooLarge: 1, wsError: 1, `parley_chat_log_entries_total`: n} {
 		if got := after[series] - before[series]; got != delta {
 			t.Errorf("%s went up by %v, want %v", series, got, delta)
