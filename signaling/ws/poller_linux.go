@@ -3,6 +3,7 @@ package ws
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"syscall"
 )
@@ -18,9 +19,14 @@ const pollBatch = 128
 // instance on the same descriptor is allowed and leaves it undisturbed.
 // Each registration is one-shot: an event disarms it until the next
 // reader parks again, so one socket never has two readers.
+//
+// The epoll descriptor is itself pollable, so the poller's goroutine
+// waits for it in the runtime's poller like any socket read, rather than
+// blocking a thread in epoll_wait: a thread blocked in a system call gives
+// up its P, and every wake-up would then cost a thread hand-off.
 type poller struct {
-	epfd int
-	wake [2]int // a pipe whose read end, registered as id 0, stops run
+	file *os.File        // the epoll descriptor, in the runtime's poller
+	raw  syscall.RawConn // file's: Read waits until it is readable
 
 	mu       sync.Mutex
 	sessions map[uint64]*Session // by poll id
@@ -34,18 +40,31 @@ func newPoller() (*poller, error) {
 	if err != nil {
 		return nil, fmt.Errorf("epoll_create1: %w", err)
 	}
-	p := &poller{epfd: epfd, sessions: map[uint64]*Session{}}
-	if err := syscall.Pipe2(p.wake[:], syscall.O_CLOEXEC|syscall.O_NONBLOCK); err != nil {
+	if err := syscall.SetNonblock(epfd, true); err != nil {
 		syscall.Close(epfd)
-		return nil, fmt.Errorf("pipe2: %w", err)
+		return nil, fmt.Errorf("epoll: set non-blocking: %w", err)
 	}
-	ev := syscall.EpollEvent{Events: syscall.EPOLLIN} // id 0
-	if err := syscall.EpollCtl(epfd, syscall.EPOLL_CTL_ADD, p.wake[0], &ev); err != nil {
-		p.closeFiles()
-		return nil, fmt.Errorf("epoll_ctl: add wake pipe: %w", err)
+	// os.NewFile puts a non-blocking descriptor in the runtime's poller.
+	file := os.NewFile(uintptr(epfd), "epoll")
+	raw, err := file.SyscallConn()
+	if err != nil {
+		file.Close()
+		return nil, fmt.Errorf("epoll: %w", err)
 	}
+	p := &poller{file: file, raw: raw, sessions: map[uint64]*Session{}}
 	go p.run()
 	return p, nil
+}
+
+// ctl runs epoll_ctl on session socket fd. Control holds the epoll
+// descriptor open for the call, so a poller closed meanwhile fails here
+// instead of naming a reused descriptor.
+func (p *poller) ctl(op int, fd int, ev *syscall.EpollEvent) error {
+	var cerr error
+	if err := p.raw.Control(func(epfd uintptr) { cerr = syscall.EpollCtl(int(epfd), op, fd, ev) }); err != nil {
+		return err
+	}
+	return cerr
 }
 
 // arm watches s's socket for the next readable event, registering it
@@ -73,11 +92,9 @@ func (p *poller) arm(s *Session) error {
 		Pad:    int32(uint32(id >> 32)),
 	}
 	var cerr error
-	// Control holds the descriptor open for the call, so a socket closed
+	// Control holds the socket open for the call, so a socket closed
 	// meanwhile fails here instead of naming a reused descriptor.
-	err := s.in.raw.Control(func(fd uintptr) {
-		cerr = syscall.EpollCtl(p.epfd, op, int(fd), &ev)
-	})
+	err := s.in.raw.Control(func(fd uintptr) { cerr = p.ctl(op, int(fd), &ev) })
 	if err == nil {
 		err = cerr
 	}
@@ -97,35 +114,43 @@ func (p *poller) forget(s *Session) {
 	}
 	delete(p.sessions, s.pollID)
 	p.mu.Unlock()
-	_ = s.in.raw.Control(func(fd uintptr) {
-		_ = syscall.EpollCtl(p.epfd, syscall.EPOLL_CTL_DEL, int(fd), nil)
-	})
+	_ = s.in.raw.Control(func(fd uintptr) { _ = p.ctl(syscall.EPOLL_CTL_DEL, int(fd), nil) })
 }
 
-// run hands each readable socket back to its session.
+// run hands each readable socket back to its session. It drains the
+// epoll instance before it waits again, since the runtime's poller
+// reports the descriptor edge-triggered.
 func (p *poller) run() {
 	events := make([]syscall.EpollEvent, pollBatch)
+	var ready []*Session
 	for {
-		n, err := syscall.EpollWait(p.epfd, events, -1)
-		if errors.Is(err, syscall.EINTR) {
-			continue
-		}
-		if err != nil {
-			p.stop()
-			return
-		}
-		for i := range events[:n] {
-			id := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
-			if id == 0 {
-				p.stop()
-				return
+		ready = ready[:0]
+		var waitErr error
+		err := p.raw.Read(func(epfd uintptr) bool {
+			n, err := syscall.EpollWait(int(epfd), events, 0)
+			if err != nil && !errors.Is(err, syscall.EINTR) {
+				waitErr = err // cannot be waited out
+				return true
+			}
+			if n <= 0 {
+				return false // nothing ready: wait in the runtime's poller
 			}
 			p.mu.Lock()
-			s := p.sessions[id]
-			p.mu.Unlock()
-			if s != nil {
-				s.resume()
+			for i := range events[:n] {
+				id := uint64(uint32(events[i].Fd)) | uint64(uint32(events[i].Pad))<<32
+				if s := p.sessions[id]; s != nil {
+					ready = append(ready, s)
+				}
 			}
+			p.mu.Unlock()
+			return true
+		})
+		for _, s := range ready {
+			s.resume()
+		}
+		if err != nil || waitErr != nil { // closed, or epoll failed
+			p.stop()
+			return
 		}
 	}
 }
@@ -133,12 +158,11 @@ func (p *poller) run() {
 // close stops the poller. Sessions it still watches are woken so their
 // readers find out how their sockets stand.
 func (p *poller) close() {
-	_, _ = syscall.Write(p.wake[1], []byte{1})
+	_ = p.file.Close() // ends the wait in run, which then stops
 }
 
 // stop runs on the poller's goroutine as it ends: it wakes every session
-// still parked, whose readers then see their sockets closed or readable,
-// and releases the descriptors.
+// still parked, whose readers then see their sockets closed or readable.
 func (p *poller) stop() {
 	p.mu.Lock()
 	p.closed = true
@@ -148,14 +172,7 @@ func (p *poller) stop() {
 	}
 	p.sessions = nil
 	p.mu.Unlock()
-	p.closeFiles()
 	for _, s := range parked {
 		s.resume()
 	}
-}
-
-func (p *poller) closeFiles() {
-	syscall.Close(p.wake[0])
-	syscall.Close(p.wake[1])
-	syscall.Close(p.epfd)
 }
