@@ -74,16 +74,26 @@ func (t *Tracker) flush() {
 	t.mu.Unlock()
 }
 
-// storedLastSeen reads the stored times of members; members never seen
-// are absent.
+// storedLastSeen reads the stored times of members, or their pending
+// times where later; members never seen are absent. The pending times are
+// taken before the store is read: a flush that commits a time and drops
+// it from pending in between would otherwise hide it from both reads.
+// Callers add the times that became pending since, under the lock.
 func (t *Tracker) storedLastSeen(members []string) (map[string]time.Time, error) {
 	out := make(map[string]time.Time, len(members))
+	t.mu.Lock()
+	for _, m := range members {
+		if at, ok := t.pending[m]; ok {
+			out[m] = at
+		}
+	}
+	t.mu.Unlock()
 	for _, m := range members {
 		at, err := t.loadLastSeen(m)
 		if err != nil {
 			return nil, err
 		}
-		if !at.IsZero() {
+		if at.After(out[m]) {
 			out[m] = at
 		}
 	}
