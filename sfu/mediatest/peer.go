@@ -111,8 +111,26 @@ func NewPeer(t testing.TB, cfg ClientConfig) *Peer {
 	}
 	p := &Peer{PC: pc, t: t, arrived: make(chan *Received, 64)}
 	pc.OnTrack(p.onTrack)
-	t.Cleanup(func() { _ = pc.Close() })
+	t.Cleanup(func() {
+		waitICESettled(pc, iceSettleWait)
+		_ = pc.Close()
+	})
 	return p
+}
+
+// iceSettleWait bounds how long a test peer's cleanup waits for ICE
+// checks under way to end.
+const iceSettleWait = 3 * time.Second
+
+// waitICESettled waits, at most d, while pc's ICE agent is checking.
+// Closing a Pion v3 connection then races inside Pion (ICETransport.Start
+// writes its mux without the lock that Stop reads it under), which the
+// race detector reports against whichever test closed it.
+func waitICESettled(pc *webrtc.PeerConnection, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for pc.ICEConnectionState() == webrtc.ICEConnectionStateChecking && time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
 }
 
 // Offer makes the client's offer, with its candidates.

@@ -382,7 +382,9 @@ func TestViewerStatistics(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if st.Concurrent == 1 || time.Now().After(deadline) {
+		// The viewer count and the viewer's record close one after the
+		// other: wait for both.
+		if (st.Concurrent == 1 && st.OpenRecords == 1) || time.Now().After(deadline) {
 			break
 		}
 		time.Sleep(10 * time.Millisecond)
