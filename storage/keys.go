@@ -162,9 +162,11 @@ const (
 )
 
 // Key joins a prefix and string components with '/' between components.
-// Key(PrefixDeptChild, "1", "7") is "dir/dept-child/1/7".
+// Key(PrefixDeptChild, "1", "7") is "dir/dept-child/1/7". The key has room
+// for KeyPrefix's '/' and an AppendUint64 after it, which most keys end
+// with (a seq, a time), so appending them allocates nothing more.
 func Key(prefix string, parts ...string) []byte {
-	n := len(prefix)
+	n := len(prefix) + 8
 	for _, p := range parts {
 		n += len(p) + 1
 	}

@@ -42,25 +42,6 @@ func senderCountPrefix(conv, sender string) []byte {
 	return storage.KeyPrefix(storage.PrefixChatCountedBy, conv, sender)
 }
 
-// countKeyPrefix is countPrefix(conv), or senderCountPrefix(conv, sender)
-// when sender is set, with room for the seq that ends a key: one
-// allocation per key on the send path.
-func countKeyPrefix(conv, sender string) []byte {
-	prefix := storage.PrefixChatCounted
-	if sender != "" {
-		prefix = storage.PrefixChatCountedBy
-	}
-	k := make([]byte, 0, len(prefix)+len(conv)+1+len(sender)+1+8)
-	k = append(k, prefix...)
-	k = append(k, conv...)
-	k = append(k, '/')
-	if sender != "" {
-		k = append(k, sender...)
-		k = append(k, '/')
-	}
-	return k
-}
-
 // Counted returns how many counted entries (Draft.Counted) conv holds
 // with seq at most seq, and how many of those sender sent (zero when
 // sender is empty). seq is capped at the durable watermark, so the totals
@@ -133,7 +114,12 @@ type countKey struct {
 // conversation's only writer).
 func (s *shard) stageCounts(b *storage.Batch, st *convState, e Entry) error {
 	for _, k := range []countKey{{st: st}, {st: st, sender: e.SenderID}} {
-		prefix := countKeyPrefix(e.ConversationID, k.sender)
+		var prefix []byte
+		if k.sender == "" {
+			prefix = countPrefix(e.ConversationID)
+		} else {
+			prefix = senderCountPrefix(e.ConversationID, k.sender)
+		}
 		n, ok := s.counts[k]
 		if !ok {
 			n, ok = st.cachedCount(k.sender)
