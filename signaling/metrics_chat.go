@@ -21,7 +21,7 @@ type chatCollector struct {
 
 	stored, refusals                   *prometheus.Desc
 	published, publishErrors, received *prometheus.Desc
-	deliveries                         *prometheus.Desc
+	inboxElsewhere, deliveries         *prometheus.Desc
 	online, conversations, backlog     *prometheus.Desc
 	wsRequests, wsErrors, wsSlowCloses *prometheus.Desc
 	commits, committed, commitTime     *prometheus.Desc
@@ -57,6 +57,8 @@ func newChatCollector(chat *messaging.Service, log *msglog.Log, fan *fanout.Fano
 			"Chat frames the bus refused to publish; clients fill the gap from the log.", nil, nil),
 		received: prometheus.NewDesc("parley_chat_bus_received_total",
 			"Chat frames this node received from the bus for its local members.", nil, nil),
+		inboxElsewhere: prometheus.NewDesc("parley_chat_bus_inbox_elsewhere_total",
+			"Inbox frames this node received for a member with no session here: nodes subscribe to whole shards of the members' inboxes, so they also hear their shards' members online on other nodes.", nil, nil),
 		deliveries: prometheus.NewDesc("parley_chat_deliveries_total",
 			"Chat frames queued on local WebSocket sessions, one per session.", nil, nil),
 		online: prometheus.NewDesc("parley_chat_online_members",
@@ -79,7 +81,7 @@ func newChatCollector(chat *messaging.Service, log *msglog.Log, fan *fanout.Fano
 // Describe implements prometheus.Collector.
 func (c *chatCollector) Describe(ch chan<- *prometheus.Desc) {
 	for _, d := range []*prometheus.Desc{
-		c.stored, c.refusals, c.published, c.publishErrors, c.received, c.deliveries,
+		c.stored, c.refusals, c.published, c.publishErrors, c.received, c.inboxElsewhere, c.deliveries,
 		c.online, c.conversations, c.backlog, c.wsRequests, c.wsErrors, c.wsSlowCloses,
 		c.commits, c.committed, c.commitTime, c.commitFailures, c.dedupLookups, c.dedupLoadErrors,
 	} {
@@ -109,6 +111,7 @@ func (c *chatCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- prometheus.MustNewConstMetric(c.published, prometheus.CounterValue, float64(fs.Published))
 	ch <- prometheus.MustNewConstMetric(c.publishErrors, prometheus.CounterValue, float64(fs.PublishErrors))
 	ch <- prometheus.MustNewConstMetric(c.received, prometheus.CounterValue, float64(fs.Received))
+	ch <- prometheus.MustNewConstMetric(c.inboxElsewhere, prometheus.CounterValue, float64(fs.InboxElsewhere))
 	ch <- prometheus.MustNewConstMetric(c.online, prometheus.GaugeValue, float64(fs.Members))
 	ch <- prometheus.MustNewConstMetric(c.conversations, prometheus.GaugeValue, float64(fs.Conversations))
 	ch <- prometheus.MustNewConstMetric(c.backlog, prometheus.GaugeValue, float64(fs.Backlog))

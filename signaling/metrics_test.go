@@ -93,6 +93,7 @@ func TestMetricsCountChat(t *testing.T) {
 		`parley_chat_dispatch_backlog`:                                  -1,
 		`parley_chat_bus_published_total`:                               -1,
 		`parley_chat_bus_received_total`:                                -1,
+		`parley_chat_bus_inbox_elsewhere_total`:                         0,
 		`parley_chat_bus_publish_errors_total`:                          0,
 		`parley_chat_deliveries_total`:                                  -1,
 		`parley_ws_slow_closes_total`:                                   0,

@@ -71,11 +71,67 @@ func ConversationSubject(convID string) string {
 // inboxPrefix starts every member inbox subject.
 const inboxPrefix = "parley.inbox."
 
-// InboxSubject is "parley.inbox.<encoded id>": frames for every device of
-// one member and no one else, such as read-receipt updates for a sender.
-// Nodes subscribe while the member has a session there.
+// InboxShards is how many shards the members' inboxes are spread over. A
+// node subscribes to a whole shard (InboxShardWildcard) while at least one
+// member of it has a session there, rather than to each member's inbox:
+// one subscription per online member cost about 1 KB of memory per idle
+// connection (in nats.go and in the server's sublist) and one SUB per
+// connect that every route had to learn. The price is that a node also
+// receives, and drops, the inbox frames of its shards' members who are
+// online elsewhere; inbox frames are receipts and membership notices, a
+// small share of the traffic. Changing the number, or the hash below,
+// changes every inbox subject: all nodes must agree on it.
+const InboxShards = 256
+
+// InboxShard returns the shard of memberID's inbox: the 32-bit FNV-1a
+// hash of the id, modulo InboxShards. The hash is spelled out here rather
+// than taken from a library so that it can never change under a node.
+func InboxShard(memberID string) int {
+	h := uint32(2166136261)
+	for i := 0; i < len(memberID); i++ {
+		h ^= uint32(memberID[i])
+		h *= 16777619
+	}
+	return int(h % InboxShards)
+}
+
+// InboxSubject is "parley.inbox.<shard>.<encoded id>", with the shard as
+// two lowercase hex digits: frames for every device of one member and no
+// one else, such as read-receipt updates for a sender.
 func InboxSubject(memberID string) string {
-	return inboxPrefix + subjectToken.EncodeToString([]byte(memberID))
+	return inboxShardPrefix(InboxShard(memberID)) + subjectToken.EncodeToString([]byte(memberID))
+}
+
+// InboxShardWildcard is "parley.inbox.<shard>.*", matching the inbox of
+// every member of one shard. shard must be in [0, InboxShards).
+func InboxShardWildcard(shard int) string {
+	return inboxShardPrefix(shard) + "*"
+}
+
+func inboxShardPrefix(shard int) string {
+	const hex = "0123456789abcdef"
+	return inboxPrefix + string([]byte{hex[shard>>4&0xf], hex[shard&0xf]}) + "."
+}
+
+// MemberIDFromInboxSubject returns the member id of a subject built by
+// InboxSubject, such as one received on an InboxShardWildcard.
+func MemberIDFromInboxSubject(subject string) (string, error) {
+	rest, ok := strings.CutPrefix(subject, inboxPrefix)
+	if !ok {
+		return "", fmt.Errorf("subject %q is not an inbox subject", subject)
+	}
+	_, token, ok := strings.Cut(rest, ".")
+	if !ok || token == "" {
+		return "", fmt.Errorf("inbox subject %q has no member id", subject)
+	}
+	id, err := subjectToken.DecodeString(token)
+	if err != nil {
+		return "", fmt.Errorf("decode member id in subject %q: %w", subject, err)
+	}
+	if !strings.HasPrefix(subject, inboxShardPrefix(InboxShard(string(id)))) {
+		return "", fmt.Errorf("inbox subject %q names the wrong shard for its member", subject)
+	}
+	return string(id), nil
 }
 
 // presencePrefix starts every presence subject.

@@ -1,6 +1,7 @@
 package bus_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -87,15 +88,77 @@ func TestMemberEventsWildcardDelivers(t *testing.T) {
 	}
 }
 
-func TestConversationAndInboxSubjects(t *testing.T) {
+func TestConversationSubject(t *testing.T) {
 	for _, id := range []string{"g_abc", "d_x.y", "a b*>"} {
-		for _, subj := range []string{bus.ConversationSubject(id), bus.InboxSubject(id)} {
-			if strings.Count(subj, ".") != 2 || strings.ContainsAny(subj, " *>") {
-				t.Errorf("subject %q for id %q is not three literal tokens", subj, id)
-			}
+		subj := bus.ConversationSubject(id)
+		if !server.IsValidLiteralSubject(subj) || strings.Count(subj, ".") != 2 {
+			t.Errorf("subject %q for id %q is not three literal tokens", subj, id)
 		}
 	}
 	if bus.ConversationSubject("x") == bus.InboxSubject("x") {
 		t.Fatal("conversation and inbox subjects collide")
+	}
+}
+
+func TestInboxSubjectRoundTrips(t *testing.T) {
+	for _, id := range memberIDs {
+		subject := bus.InboxSubject(id)
+		if !server.IsValidLiteralSubject(subject) || strings.Count(subject, ".") != 3 {
+			t.Errorf("InboxSubject(%q) = %q, want four literal tokens", id, subject)
+		}
+		shard := bus.InboxShard(id)
+		if shard < 0 || shard >= bus.InboxShards {
+			t.Fatalf("InboxShard(%q) = %d, out of range", id, shard)
+		}
+		if !server.SubjectMatchesFilter(subject, bus.InboxShardWildcard(shard)) {
+			t.Errorf("%q does not match its shard's wildcard %q", subject, bus.InboxShardWildcard(shard))
+		}
+		if server.SubjectMatchesFilter(subject, bus.InboxShardWildcard((shard+1)%bus.InboxShards)) {
+			t.Errorf("%q matches another shard's wildcard", subject)
+		}
+		got, err := bus.MemberIDFromInboxSubject(subject)
+		if err != nil || got != id {
+			t.Errorf("MemberIDFromInboxSubject(%q) = %q, %v; want %q", subject, got, err, id)
+		}
+	}
+}
+
+// The shard hash and the subject's spelling are a wire contract between
+// nodes; this pins them.
+func TestInboxSubjectEncoding(t *testing.T) {
+	const want = "parley.inbox.41.emhhbmcuc2FuQGNvcnAtMQ"
+	if got := bus.InboxSubject("zhang.san@corp-1"); got != want {
+		t.Errorf("InboxSubject = %q, want %q", got, want)
+	}
+	if got := bus.InboxShardWildcard(10); got != "parley.inbox.0a.*" {
+		t.Errorf("InboxShardWildcard(10) = %q", got)
+	}
+	// Ids spread over the shards: 10,000 sequential ids leave none empty.
+	var used [bus.InboxShards]bool
+	for i := range 10000 {
+		used[bus.InboxShard("m"+strconv.Itoa(i))] = true
+	}
+	for shard, ok := range used {
+		if !ok {
+			t.Errorf("shard %d holds none of 10,000 ids", shard)
+		}
+	}
+}
+
+func TestMemberIDFromInboxSubjectRejects(t *testing.T) {
+	good := bus.InboxSubject("zhang.san@corp-1")
+	wrongShard := "parley.inbox.00." + good[strings.LastIndexByte(good, '.')+1:]
+	for _, subject := range []string{
+		"parley.inbox.41.",           // no id
+		"parley.inbox.41",            // no shard token
+		"parley.inboxes.41.MQ",       // other prefix
+		"parley.inbox.41.!!",         // not base64url
+		"parley.inbox.41.MQ.extra",   // an extra token
+		wrongShard,                   // the id's shard is 41
+		bus.MemberEventsSubject("x"), // another kind of subject
+	} {
+		if id, err := bus.MemberIDFromInboxSubject(subject); err == nil {
+			t.Errorf("MemberIDFromInboxSubject(%q) = %q, want an error", subject, id)
+		}
 	}
 }

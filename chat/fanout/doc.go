@@ -9,8 +9,12 @@
 // per-recipient marshalling, and no storage reads on the delivery path.
 //
 // Each member also has an inbox subject for frames meant for that member
-// alone (read receipts for a sender). A node subscribes to it while the
-// member has a session there.
+// alone (read receipts for a sender). Inboxes are grouped into
+// bus.InboxShards shards, and a node subscribes to a whole shard while at
+// least one of its members has a session there: a subscription per online
+// member was the largest part of an idle connection's memory that Parley
+// controls. A node drops the frames of its shards' members who are online
+// only elsewhere.
 //
 // Core NATS is at-most-once. fanout never stands between a client and its
 // data: every chat frame carries a per-conversation sequence number, and a

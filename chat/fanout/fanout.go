@@ -48,22 +48,30 @@ type Fanout struct {
 	queues   []chan *nats.Msg // one per dispatcher
 	counters counters         // see Stats
 
-	mu     sync.Mutex
-	online map[string]*localMember       // member id → its local state
-	convs  map[string]*localConversation // conversation id → local members
-	routes map[*nats.Subscription]route  // where a subscription's messages go
+	mu      sync.Mutex
+	online  map[string]*localMember       // member id → its local state
+	convs   map[string]*localConversation // conversation id → local members
+	inboxes [bus.InboxShards]inboxShard   // by bus.InboxShard of the member id
+	routes  map[*nats.Subscription]route  // where a subscription's messages go
 }
 
-// route is the target of one subscription: a member's inbox, or a
-// conversation.
+// route is the target of one subscription: a conversation, or a shard of
+// the members' inboxes.
 type route struct {
-	member, conv string
+	conv  string
+	inbox bool
 }
 
 type localMember struct {
 	sessions int
-	inbox    *nats.Subscription
-	convs    map[string]struct{}
+	convs    map[string]struct{} // nil until the member has one
+}
+
+// inboxShard is this node's interest in one shard of the members' inboxes:
+// subscribed while at least one member of the shard is online here.
+type inboxShard struct {
+	members int
+	sub     *nats.Subscription
 }
 
 type localConversation struct {
@@ -140,11 +148,30 @@ func (f *Fanout) route(msg *nats.Msg) {
 	f.mu.Unlock()
 	switch {
 	case !ok: // unsubscribed since
-	case rt.member != "":
-		f.deliver.DeliverToMember(rt.member, msg.Data)
+	case rt.inbox:
+		f.deliverInbox(msg)
 	default:
 		f.dispatch(rt.conv, msg.Data)
 	}
+}
+
+// deliverInbox hands an inbox frame to its member's local sessions. The
+// shard's subscription also brings frames for members online only on
+// other nodes; those are dropped here.
+func (f *Fanout) deliverInbox(msg *nats.Msg) {
+	memberID, err := bus.MemberIDFromInboxSubject(msg.Subject)
+	if err != nil {
+		f.log.Warn("dropping an inbox frame with a malformed subject", "subject", msg.Subject, "err", err)
+		return
+	}
+	f.mu.Lock()
+	local := f.online[memberID] != nil
+	f.mu.Unlock()
+	if !local {
+		f.counters.inboxElsewhere.Add(1)
+		return
+	}
+	f.deliver.DeliverToMember(memberID, msg.Data)
 }
 
 // SessionOpened records a new local session of memberID; pair every call,
@@ -161,13 +188,17 @@ func (f *Fanout) SessionOpened(memberID string) error {
 	}
 	// Register the member before reading its conversations, so a Joined
 	// that lands meanwhile is applied rather than lost.
-	lm := &localMember{sessions: 1, convs: map[string]struct{}{}}
-	inbox, err := f.subscribeLocked(bus.InboxSubject(memberID), route{member: memberID})
-	if err != nil {
-		f.mu.Unlock()
-		return fmt.Errorf("subscribe to inbox of %s: %w", memberID, err)
+	shard := &f.inboxes[bus.InboxShard(memberID)]
+	if shard.members == 0 {
+		sub, err := f.subscribeLocked(bus.InboxShardWildcard(bus.InboxShard(memberID)), route{inbox: true})
+		if err != nil {
+			f.mu.Unlock()
+			return fmt.Errorf("subscribe to the inbox shard of %s: %w", memberID, err)
+		}
+		shard.sub = sub
 	}
-	lm.inbox = inbox
+	shard.members++
+	lm := &localMember{sessions: 1}
 	f.online[memberID] = lm
 	f.mu.Unlock()
 
@@ -213,8 +244,12 @@ func (f *Fanout) SessionClosed(memberID string) {
 	for c := range lm.convs {
 		f.removeLocked(memberID, lm, c)
 	}
-	f.unsubscribeLocked(lm.inbox)
 	delete(f.online, memberID)
+	shard := &f.inboxes[bus.InboxShard(memberID)]
+	if shard.members--; shard.members == 0 {
+		f.unsubscribeLocked(shard.sub)
+		shard.sub = nil
+	}
 }
 
 // Joined tells this node that memberID joined convID. It matters only if
@@ -254,6 +289,9 @@ func (f *Fanout) addLocked(memberID string, lm *localMember, convID string) erro
 		f.convs[convID] = lc
 	}
 	lc.members[memberID] = struct{}{}
+	if lm.convs == nil {
+		lm.convs = map[string]struct{}{}
+	}
 	lm.convs[convID] = struct{}{}
 	return nil
 }

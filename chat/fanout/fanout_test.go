@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"parley/chat/bus"
 	"parley/chat/bus/bustest"
 )
 
@@ -194,5 +195,86 @@ func TestFanoutManyMembersOneFrame(t *testing.T) {
 		if got := rec.frames(id); len(got) != 1 || got[0] != "hello" {
 			t.Fatalf("%s got %v", id, got)
 		}
+	}
+}
+
+// sameShard returns n member ids whose inboxes share one shard.
+func sameShard(t *testing.T, n int) []string {
+	t.Helper()
+	byShard := map[int][]string{}
+	for i := 0; ; i++ {
+		id := fmt.Sprintf("member-%d", i)
+		s := bus.InboxShard(id)
+		if byShard[s] = append(byShard[s], id); len(byShard[s]) == n {
+			return byShard[s]
+		}
+	}
+}
+
+// A node holds one subscription per inbox shard with a member online
+// there, not one per member: it hears the shard's members who are online
+// elsewhere and drops their frames, and it keeps the shard until the
+// shard's last local member goes.
+func TestInboxShards(t *testing.T) {
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	busA, busB := bustest.Pair(t, quiet)
+	ids := sameShard(t, 3)
+	x, x2, y := ids[0], ids[1], ids[2]
+	shard := bus.InboxShard(x)
+	recA, recB := &recorder{}, &recorder{}
+	nodeA := New(busA.Conn(), recA, memberships{}, quiet)
+	nodeB := New(busB.Conn(), recB, memberships{}, quiet)
+	for _, open := range []struct {
+		f  *Fanout
+		id string
+	}{{nodeA, x}, {nodeA, x2}, {nodeB, y}} {
+		if err := open.f.SessionOpened(open.id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	nodeA.mu.Lock()
+	subs := len(nodeA.routes)
+	nodeA.mu.Unlock()
+	if subs != 1 {
+		t.Fatalf("node A holds %d subscriptions for two members of one shard, want 1", subs)
+	}
+
+	// Wait until node A's interest in the shard has crossed the route.
+	deadline := time.Now().Add(10 * time.Second)
+	for !slices.Contains(recA.frames(x), "probe") {
+		if time.Now().After(deadline) {
+			t.Fatal("node A's inbox shard interest did not reach node B")
+		}
+		nodeB.SendToMember(x, []byte("probe"))
+		time.Sleep(20 * time.Millisecond)
+	}
+	time.Sleep(50 * time.Millisecond)
+	recA.forgetProbes()
+	elsewhere := nodeB.Stats().InboxElsewhere
+
+	nodeB.SendToMember(x, []byte("receipt"))
+	eventually(t, "x's frame on node A", func() bool { return slices.Contains(recA.frames(x), "receipt") })
+	eventually(t, "node B dropping x's frame", func() bool { return nodeB.Stats().InboxElsewhere == elsewhere+1 })
+	if got := recB.frames(x); len(got) != 0 {
+		t.Errorf("node B delivered %v to x, who has no session there", got)
+	}
+	if got := recA.frames(x2); len(got) != 0 {
+		t.Errorf("x2 got x's frames: %v", got)
+	}
+
+	// x goes; x2 keeps the shard.
+	nodeA.SessionClosed(x)
+	nodeB.SendToMember(x2, []byte("for x2"))
+	eventually(t, "x2's frame", func() bool { return slices.Contains(recA.frames(x2), "for x2") })
+	if got := recA.frames(x); !slices.Equal(got, []string{"receipt"}) {
+		t.Errorf("x got %v after leaving, want only the earlier receipt", got)
+	}
+
+	// The shard's last member goes: the subscription goes with it.
+	nodeA.SessionClosed(x2)
+	nodeA.mu.Lock()
+	defer nodeA.mu.Unlock()
+	if len(nodeA.routes) != 0 || nodeA.inboxes[shard].sub != nil || nodeA.inboxes[shard].members != 0 {
+		t.Errorf("node A kept its interest: %d subscriptions, shard %+v", len(nodeA.routes), nodeA.inboxes[shard])
 	}
 }

@@ -18,11 +18,17 @@ type Stats struct {
 	// Received counts the frames that reached this node's dispatchers
 	// from the bus.
 	Received uint64
+	// InboxElsewhere counts the inbox frames received for a member with
+	// no session here. A node subscribes to whole shards of the inboxes
+	// (bus.InboxShards), so in a cluster it also hears its shards'
+	// members who are online on other nodes; a high rate relative to
+	// Received says the shards are too coarse for the cluster.
+	InboxElsewhere uint64
 }
 
 // counters are the Stats counters, kept where the events happen.
 type counters struct {
-	published, publishErrors, received atomic.Uint64
+	published, publishErrors, received, inboxElsewhere atomic.Uint64
 }
 
 // countPublish counts one publish and its outcome.
@@ -38,9 +44,10 @@ func (c *counters) countPublish(err error) {
 // short lock and a look at each dispatch queue.
 func (f *Fanout) Stats() Stats {
 	st := Stats{
-		Published:     f.counters.published.Load(),
-		PublishErrors: f.counters.publishErrors.Load(),
-		Received:      f.counters.received.Load(),
+		Published:      f.counters.published.Load(),
+		PublishErrors:  f.counters.publishErrors.Load(),
+		Received:       f.counters.received.Load(),
+		InboxElsewhere: f.counters.inboxElsewhere.Load(),
 	}
 	st.Conversations, st.Members = f.Interest()
 	for _, q := range f.queues {

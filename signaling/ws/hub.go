@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -56,8 +57,8 @@ type Hub struct {
 	stats    hubStats // see Stats
 
 	mu       sync.RWMutex
-	sessions map[string]map[*Session]struct{} // by member id
-	count    int                              // sessions in all
+	sessions map[string][]*Session // by member id; a member has a few devices
+	count    int                   // sessions in all
 	closed   bool
 	wg       sync.WaitGroup
 
@@ -80,7 +81,7 @@ func NewHub(cfg Config, verifier Verifier, members Members, logger *slog.Logger)
 		members:    members,
 		log:        logger,
 		handlers:   map[string]Handler{},
-		sessions:   map[string]map[*Session]struct{}{},
+		sessions:   map[string][]*Session{},
 		readLinger: readLinger,
 	}
 	h.Handle("ping", func(ctx context.Context, s *Session, m Message) {
@@ -117,7 +118,7 @@ func (h *Hub) DeliverToMember(memberID string, frame []byte) {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
 	n := 0
-	for s := range h.sessions[memberID] {
+	for _, s := range h.sessions[memberID] {
 		if s.Send(frame) {
 			n++
 		}
@@ -223,12 +224,7 @@ func (h *Hub) add(s *Session) bool {
 		h.mu.Unlock()
 		return false
 	}
-	set := h.sessions[s.memberID]
-	if set == nil {
-		set = map[*Session]struct{}{}
-		h.sessions[s.memberID] = set
-	}
-	set[s] = struct{}{}
+	h.sessions[s.memberID] = append(h.sessions[s.memberID], s)
 	h.count++
 	h.wg.Add(1)
 	n := h.count
@@ -239,11 +235,15 @@ func (h *Hub) add(s *Session) bool {
 
 func (h *Hub) remove(s *Session) {
 	h.mu.Lock()
-	if _, ok := h.sessions[s.memberID][s]; ok {
-		delete(h.sessions[s.memberID], s)
+	set := h.sessions[s.memberID]
+	if i := slices.Index(set, s); i >= 0 {
 		h.count--
-		if len(h.sessions[s.memberID]) == 0 {
+		if len(set) == 1 {
 			delete(h.sessions, s.memberID)
+		} else {
+			set[i] = set[len(set)-1]
+			set[len(set)-1] = nil
+			h.sessions[s.memberID] = set[:len(set)-1]
 		}
 	}
 	n := h.count
@@ -269,11 +269,7 @@ func (h *Hub) Count() int {
 func (h *Hub) MemberSessions(memberID string) []*Session {
 	h.mu.RLock()
 	defer h.mu.RUnlock()
-	out := make([]*Session, 0, len(h.sessions[memberID]))
-	for s := range h.sessions[memberID] {
-		out = append(out, s)
-	}
-	return out
+	return slices.Clone(h.sessions[memberID])
 }
 
 // CloseMember closes every session of a member on this node.
@@ -290,9 +286,7 @@ func (h *Hub) Shutdown(ctx context.Context) error {
 	h.closed = true
 	var all []*Session
 	for _, set := range h.sessions {
-		for s := range set {
-			all = append(all, s)
-		}
+		all = append(all, set...)
 	}
 	h.mu.Unlock()
 	for _, s := range all {
