@@ -1,7 +1,6 @@
 package chatbench
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"strconv"
@@ -9,8 +8,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/coder/websocket"
 
 	"parley/bench/wire"
 )
@@ -25,7 +22,7 @@ type conn struct {
 	idx    int
 	member string
 	r      *runner
-	ws     *websocket.Conn
+	ws     *wire.Socket
 	conv   *conversation
 
 	mu      sync.Mutex
@@ -39,6 +36,14 @@ type conn struct {
 	recv receiveLog
 	done chan struct{} // closed when the reader returns
 
+	// The reader's running totals (see reader.publish). They are kept
+	// per connection, not in the run's shared counters, because a
+	// delivery is the generator's most frequent event: a thousand readers
+	// adding to one cache line from every core would pass it back and
+	// forth all the time. runner.snapshot sums them.
+	delivered    atomic.Int64
+	lastDelivery atomic.Int64 // time since the run's base, in ns
+
 	// Used by the sending goroutine only.
 	msgs  uint64
 	text  []byte
@@ -46,7 +51,7 @@ type conn struct {
 	frame []byte
 }
 
-func newConn(r *runner, idx int, member string, ws *websocket.Conn, conv *conversation, slots int) *conn {
+func newConn(r *runner, idx int, member string, ws *wire.Socket, conv *conversation, slots int) *conn {
 	c := &conn{
 		idx:     idx,
 		member:  member,
@@ -75,7 +80,7 @@ func putStamp(text []byte, d time.Duration) {
 }
 
 // parseStamp reads the send time a text starts with.
-func parseStamp(text string) (time.Duration, bool) {
+func parseStamp(text []byte) (time.Duration, bool) {
 	if len(text) < StampBytes || text[StampBytes-1] != ' ' {
 		return 0, false
 	}
@@ -121,10 +126,7 @@ func (c *conn) send(intended time.Duration) error {
 	c.mu.Unlock()
 
 	c.frame = wire.AppendChatSend(c.frame[:0], id, c.conv.id, c.cmid, c.text)
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
-	err := c.ws.Write(ctx, websocket.MessageText, c.frame)
-	cancel()
-	if err != nil {
+	if err := c.ws.WriteText(c.frame, writeTimeout); err != nil {
 		c.mu.Lock()
 		delete(c.pending, id)
 		c.mu.Unlock()
@@ -191,92 +193,10 @@ func (c *conn) openLoop(ctx context.Context, first time.Duration, interval float
 	}
 }
 
-// read handles every frame the server sends until the socket ends.
-func (c *conn) read() {
-	defer close(c.done)
-	var in wire.Inbound
-	var buf bytes.Buffer // reused: decoding copies what it keeps
-	for {
-		typ, frame, err := readFrame(c.ws, &buf)
-		if err != nil {
-			if !c.r.closing.Load() {
-				c.r.recordError("", fmt.Sprintf("connection %d (%s) ended: %v", c.idx, c.member, err))
-			}
-			return
-		}
-		now := c.r.clock()
-		if typ != websocket.MessageText {
-			continue
-		}
-		switch wire.FrameType(frame) {
-		case wire.TypeChatMessage:
-			if c.decode(frame, &in) {
-				c.onMessage(&in, now)
-			}
-		case wire.TypeChatAck:
-			if c.decode(frame, &in) {
-				c.onAck(&in, now)
-			}
-		case wire.TypeError:
-			if c.decode(frame, &in) {
-				c.onError(&in)
-			}
-		}
-	}
-}
-
-// readFrame reads the next message into buf, which it reuses, and returns
-// the bytes; they stay valid until the next call.
-func readFrame(ws *websocket.Conn, buf *bytes.Buffer) (websocket.MessageType, []byte, error) {
-	typ, rd, err := ws.Reader(context.Background())
-	if err != nil {
-		return 0, nil, err
-	}
-	buf.Reset()
-	if _, err := buf.ReadFrom(rd); err != nil {
-		return 0, nil, err
-	}
-	return typ, buf.Bytes(), nil
-}
-
-func (c *conn) decode(frame []byte, in *wire.Inbound) bool {
-	if err := wire.DecodeInbound(frame, in); err != nil {
-		c.r.recordError("", fmt.Sprintf("connection %d: %v", c.idx, err))
-		return false
-	}
-	return true
-}
-
-func (c *conn) onMessage(in *wire.Inbound, now time.Duration) {
-	d := &in.Data
-	if d.ConversationID != c.conv.id {
-		c.r.recordError("", fmt.Sprintf("connection %d got a message of conversation %s, which it is not in", c.idx, d.ConversationID))
-		return
-	}
-	switch c.recv.receive(d.Seq) {
-	case duplicate:
-		c.r.stats.duplicates.Add(1)
-		return
-	case outOfOrder:
-		c.r.stats.outOfOrder.Add(1)
-	}
-	if d.Type != "text" || !strings.HasPrefix(d.SenderID, c.r.plan.prefix) {
-		return // not one of the run's messages
-	}
-	sent, ok := parseStamp(d.Body.Text)
-	if !ok {
-		c.r.recordError("", fmt.Sprintf("connection %d: message %s/%d has no send-time stamp", c.idx, d.ConversationID, d.Seq))
-		return
-	}
-	c.r.stats.delivered.Add(1)
-	c.r.stats.lastDelivery.Store(int64(now))
-	c.r.e2e.Record(c.idx, now-sent)
-}
-
 // take removes a request from the outstanding ones and returns its
 // intended send time.
-func (c *conn) take(id string) (time.Duration, bool) {
-	n, err := strconv.ParseUint(id, 10, 64)
+func (c *conn) take(id []byte) (time.Duration, bool) {
+	n, err := strconv.ParseUint(string(id), 10, 64)
 	if err != nil {
 		return 0, false
 	}
@@ -290,54 +210,41 @@ func (c *conn) take(id string) (time.Duration, bool) {
 	return intended, ok
 }
 
-func (c *conn) onAck(in *wire.Inbound, now time.Duration) {
-	intended, ok := c.take(in.ID)
-	if !ok {
-		c.r.recordError("", fmt.Sprintf("connection %d: chat.ack for request %q, which is not outstanding", c.idx, in.ID))
-		return
-	}
-	c.r.stats.acked.Add(1)
-	c.r.stats.lastAck.Store(int64(now))
-	c.r.ack.Record(c.idx, now-intended)
-	d := &in.Data
-	switch {
-	case d.Duplicate:
-		c.r.recordError("", fmt.Sprintf("connection %d: a fresh message was acked as a duplicate (%s/%d)", c.idx, d.ConversationID, d.Seq))
-	case d.ConversationID != c.conv.id:
-		c.r.recordError("", fmt.Sprintf("connection %d: ack names conversation %s, not %s", c.idx, d.ConversationID, c.conv.id))
-	case !c.conv.markAcked(d.Seq):
-		c.r.recordError("", fmt.Sprintf("connection %d: seq %d of %s was acked twice", c.idx, d.Seq, d.ConversationID))
-	default:
-		c.r.stats.expected.Add(int64(len(c.conv.conns)))
-	}
-}
-
-func (c *conn) onError(in *wire.Inbound) {
-	if in.ID != "" {
-		c.take(in.ID)
-	}
-	c.r.recordError(in.Data.Code, fmt.Sprintf("connection %d (%s): error %s: %s", c.idx, c.member, in.Data.Code, in.Data.Message))
-}
-
-// counters are the run's running totals; a step's figures are the
+// counters are the run's running totals, but for the deliveries, which
+// each connection counts (conn.delivered); a step's figures are the
 // difference between two snapshots.
 type counters struct {
-	sent, acked, delivered, expected atomic.Int64
-	errors, rateLimited              atomic.Int64
-	duplicates, outOfOrder           atomic.Int64
-	lastAck, lastDelivery            atomic.Int64 // time since the run's base, in ns
+	sent, acked, expected  atomic.Int64
+	errors, rateLimited    atomic.Int64
+	duplicates, outOfOrder atomic.Int64
+	lastAck                atomic.Int64 // time since the run's base, in ns
 }
 
 type snapshot struct {
 	sent, acked, delivered, expected, errors, rateLimited, duplicates, outOfOrder int64
 }
 
-func (c *counters) snapshot() snapshot {
-	return snapshot{
-		sent: c.sent.Load(), acked: c.acked.Load(), delivered: c.delivered.Load(), expected: c.expected.Load(),
+// snapshot reads the run's totals, summing the connections' deliveries.
+func (r *runner) snapshot() snapshot {
+	c := &r.stats
+	s := snapshot{
+		sent: c.sent.Load(), acked: c.acked.Load(), expected: c.expected.Load(),
 		errors: c.errors.Load(), rateLimited: c.rateLimited.Load(),
 		duplicates: c.duplicates.Load(), outOfOrder: c.outOfOrder.Load(),
 	}
+	for _, cn := range r.conns {
+		s.delivered += cn.delivered.Load()
+	}
+	return s
+}
+
+// lastDelivery is when the run's last delivery arrived, since its base.
+func (r *runner) lastDelivery() time.Duration {
+	var last int64
+	for _, cn := range r.conns {
+		last = max(last, cn.lastDelivery.Load())
+	}
+	return time.Duration(last)
 }
 
 func (s snapshot) minus(o snapshot) snapshot {

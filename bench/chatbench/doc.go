@@ -30,7 +30,10 @@
 // end-to-end latency runs from the same moment to each chat.message
 // arrival at every connection of the conversation, the sender's own
 // included; the moment travels inside the message text as a fixed-width
-// prefix of nanoseconds since the run began. Both go into HDR histograms.
+// prefix of nanoseconds since the run began. A frame arrives when the
+// read from the network that brought it returns, so the time the
+// generator takes over the frames before it in that read does not count.
+// Both go into HDR histograms.
 // The server's CPU time and resident memory come from its /metrics, the
 // generator's own CPU time from getrusage.
 //

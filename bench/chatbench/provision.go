@@ -180,7 +180,7 @@ func (r *runner) connect(ctx context.Context) error {
 	r.conns = make([]*conn, len(r.plan.active))
 	err := provision.ForEach(ctx, len(r.plan.active), dialWorkers, func(ctx context.Context, i int) error {
 		member := r.plan.active[i]
-		ws, err := r.dialer.Dial(ctx, r.tokens[member])
+		ws, err := r.dialer.DialSocket(ctx, r.tokens[member])
 		if err != nil {
 			return fmt.Errorf("connection %d (%s): %w", i, member, err)
 		}
@@ -206,6 +206,12 @@ func (r *runner) connect(ctx context.Context) error {
 	return nil
 }
 
+// closer is a WebSocket of either kind the run opens: a *wire.Socket of
+// an active connection or a *websocket.Conn of an idle one.
+type closer interface {
+	Close(code websocket.StatusCode, reason string) error
+}
+
 // closeAll closes every connection the run opened, and reports idle
 // connections the server closed early.
 func (r *runner) closeAll() []string {
@@ -216,7 +222,7 @@ func (r *runner) closeAll() []string {
 			problems = append(problems, fmt.Sprintf("idle connection %d was closed before the end of the run", i))
 		}
 	}
-	var all []*websocket.Conn
+	var all []closer
 	for _, c := range r.conns {
 		if c != nil {
 			all = append(all, c.ws)

@@ -228,7 +228,7 @@ func (r *runner) runStep(ctx context.Context, rate float64) Result {
 	} else {
 		r.phase("sending in closed loop, %d in flight per connection, for %v", r.cfg.Inflight, r.cfg.Duration)
 	}
-	before := r.stats.snapshot()
+	before := r.snapshot()
 	lostBefore := lost(r.convs)
 	r.ack.Reset()
 	r.e2e.Reset()
@@ -271,7 +271,7 @@ func (r *runner) runStep(ctx context.Context, rate float64) Result {
 	cpu1, cpuErr := host.CPUTime()
 	srv1, srvErr1 := r.api.ServerProcess(context.WithoutCancel(ctx))
 
-	s := r.stats.snapshot().minus(before)
+	s := r.snapshot().minus(before)
 	res := Result{
 		Mode:               "closed_loop",
 		Conversations:      "pairs",
@@ -299,7 +299,7 @@ func (r *runner) runStep(ctx context.Context, rate float64) Result {
 		res.Conversations, res.GroupSize = "groups", r.cfg.GroupSize
 	}
 	ackEnd := max(time.Duration(r.stats.lastAck.Load()), sendEnd)
-	deliveryEnd := max(time.Duration(r.stats.lastDelivery.Load()), sendEnd)
+	deliveryEnd := max(r.lastDelivery(), sendEnd)
 	res.SendRate = perSecond(s.acked, ackEnd-start)
 	res.DeliveryRate = perSecond(s.delivered, deliveryEnd-start)
 	if srvErr0 == nil && srvErr1 == nil {
@@ -328,14 +328,14 @@ func (r *runner) progress(start time.Duration) (stop func()) {
 		defer wg.Done()
 		t := time.NewTicker(progressInterval)
 		defer t.Stop()
-		prev, prevAt := r.stats.snapshot(), r.clock()
+		prev, prevAt := r.snapshot(), r.clock()
 		for {
 			select {
 			case <-done:
 				return
 			case <-t.C:
 			}
-			now, at := r.stats.snapshot(), r.clock()
+			now, at := r.snapshot(), r.clock()
 			d, dt := now.minus(prev), (at - prevAt).Seconds()
 			fmt.Fprintf(r.cfg.Progress, "%6.1fs  sent %8.0f/s  acked %8.0f/s  delivered %9.0f/s  errors %d\n",
 				(at - start).Seconds(), float64(d.sent)/dt, float64(d.acked)/dt, float64(d.delivered)/dt, now.errors)
@@ -374,7 +374,7 @@ func (r *runner) waitDeliveries(before snapshot) {
 	deadline := time.Now().Add(deliveryDrainTimeout)
 	last, lastChange := int64(-1), time.Now()
 	for {
-		s := r.stats.snapshot().minus(before)
+		s := r.snapshot().minus(before)
 		if s.delivered >= s.expected {
 			return
 		}

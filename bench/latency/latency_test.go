@@ -42,13 +42,30 @@ func TestRecorderPercentiles(t *testing.T) {
 	}
 }
 
+func TestRecordAllIsRecordInBulk(t *testing.T) {
+	one, all := NewRecorder(), NewRecorder()
+	var batch []time.Duration
+	for i := range 500 {
+		d := time.Duration(i*i) * time.Microsecond
+		one.Record(7, d)
+		batch = append(batch, d)
+	}
+	all.RecordAll(7, batch[:200])
+	all.RecordAll(23, batch[200:]) // another shard
+	all.RecordAll(1, nil)
+	if got, want := all.Summary(), one.Summary(); got != want {
+		t.Fatalf("RecordAll: %+v, Record: %+v", got, want)
+	}
+}
+
 func TestRecorderClampsOutOfRange(t *testing.T) {
 	r := NewRecorder()
 	r.Record(-3, -time.Second)
 	r.Record(0, time.Hour)
+	r.RecordAll(5, []time.Duration{-time.Second, time.Hour})
 	s := r.Summary()
-	if s.Count != 2 {
-		t.Fatalf("count %d, want 2", s.Count)
+	if s.Count != 4 || s.P50 != 0 {
+		t.Fatalf("count %d, p50 %v; want 4, 0", s.Count, s.P50)
 	}
 	if want := float64(Highest / time.Millisecond); s.Max < want*0.999 || s.Max > want*1.001 {
 		t.Fatalf("max %v ms, want about %v", s.Max, want)

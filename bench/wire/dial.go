@@ -34,6 +34,9 @@ const dialTimeout = 30 * time.Second
 // Dialer opens WebSockets to one server. It is safe for concurrent use.
 type Dialer struct {
 	wsURL    string
+	addr     string // host:port of the server, for DialSocket
+	secure   bool   // wss: DialSocket speaks TLS
+	host     string // the server's host name, for TLS
 	client   *http.Client
 	loopback bool
 	next     atomic.Uint32
@@ -64,7 +67,14 @@ func NewDialer(baseURL string) (*Dialer, error) {
 		return nil, fmt.Errorf("server url %q: want http or https", baseURL)
 	}
 	ws.Path, ws.RawQuery, ws.Fragment = "/ws", "", ""
-	d := &Dialer{wsURL: ws.String(), loopback: isLoopback(u.Hostname())}
+	d := &Dialer{wsURL: ws.String(), addr: u.Host, secure: ws.Scheme == "wss", host: u.Hostname(), loopback: isLoopback(u.Hostname())}
+	if u.Port() == "" {
+		port := "80"
+		if d.secure {
+			port = "443"
+		}
+		d.addr = net.JoinHostPort(u.Hostname(), port)
+	}
 	tr := http.DefaultTransport.(*http.Transport).Clone()
 	tr.DialContext = d.dialTCP
 	tr.MaxIdleConnsPerHost = -1  // an upgraded connection is never reused
