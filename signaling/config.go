@@ -129,6 +129,11 @@ type ChatConfig struct {
 	UrgentMaxRepeats int           `yaml:"urgent_max_repeats"`
 	// MaxFileBytes caps one uploaded file.
 	MaxFileBytes int64 `yaml:"max_file_bytes"`
+	// KnownClientIDs bounds the hashes of client message ids that busy
+	// conversations keep in memory, about 20 bytes each, so that a send
+	// with a new id needs no disk lookup for the resend check. Past it,
+	// the least recently used conversations look ids up on disk again.
+	KnownClientIDs int `yaml:"known_client_ids"`
 }
 
 // LiveConfig holds the limits of live interactions (comments, likes,
@@ -230,6 +235,7 @@ func DefaultConfig() Config {
 			UrgentInterval:   5 * time.Minute,
 			UrgentMaxRepeats: 3,
 			MaxFileBytes:     files.DefaultMaxBytes,
+			KnownClientIDs:   msglog.DefaultDedupIDs,
 		},
 		Live: LiveConfig{
 			MaxCommentBytes:   500,
@@ -299,6 +305,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("chat.urgent_max_repeats: %d is outside 1..%d", c.Chat.UrgentMaxRepeats, urgent.MaxRepeats)
 	case c.Chat.MaxFileBytes < 1:
 		return fmt.Errorf("chat.max_file_bytes: must be at least 1")
+	case c.Chat.KnownClientIDs < 1:
+		return fmt.Errorf("chat.known_client_ids: must be at least 1")
 	case c.Live.MaxCommentBytes < 1 || c.Live.MaxCommentBytes > MaxLiveCommentBytes:
 		return fmt.Errorf("live.max_comment_bytes: %d is outside 1..%d", c.Live.MaxCommentBytes, MaxLiveCommentBytes)
 	case c.Live.CommentsPerMinute < 1 || c.Live.CommentBurst < 1:

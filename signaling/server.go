@@ -137,7 +137,7 @@ func New(cfg Config, logger *slog.Logger) (_ *Server, err error) {
 		return nil, err
 	}
 
-	s.msgs, err = msglog.Open(s.db, msglog.Options{})
+	s.msgs, err = msglog.Open(s.db, msglog.Options{DedupIDs: cfg.Chat.KnownClientIDs})
 	if err != nil {
 		return nil, fmt.Errorf("open message log: %w", err)
 	}

@@ -62,6 +62,7 @@ func options(c *signaling.Config) []option {
 		{"chat-urgent-interval", "PARLEY_CHAT_URGENT_INTERVAL", "chat.urgent_interval", "default time between reminders of an urgent message (whole minutes)", &c.Chat.UrgentInterval},
 		{"chat-urgent-max-repeats", "PARLEY_CHAT_URGENT_MAX_REPEATS", "chat.urgent_max_repeats", "default number of reminders of an urgent message", &c.Chat.UrgentMaxRepeats},
 		{"chat-max-file-bytes", "PARLEY_CHAT_MAX_FILE_BYTES", "chat.max_file_bytes", "largest file a member may upload", &c.Chat.MaxFileBytes},
+		{"chat-known-client-ids", "PARLEY_CHAT_KNOWN_CLIENT_IDS", "chat.known_client_ids", "client message ids kept in memory for the resend check (about 20 bytes each)", &c.Chat.KnownClientIDs},
 		{"live-max-comment-bytes", "PARLEY_LIVE_MAX_COMMENT_BYTES", "live.max_comment_bytes", "largest comment or question in a live", &c.Live.MaxCommentBytes},
 		{"live-comments-per-minute", "PARLEY_LIVE_COMMENTS_PER_MINUTE", "live.comments_per_minute", "comments one viewer may post per minute in a live", &c.Live.CommentsPerMinute},
 		{"live-comment-burst", "PARLEY_LIVE_COMMENT_BURST", "live.comment_burst", "comments one viewer may post in a burst in a live", &c.Live.CommentBurst},

@@ -91,6 +91,7 @@ func TestConfigErrors(t *testing.T) {
 		{[]string{"--media-port", "70000"}, nil, "media_port: 70000 is not a port number"},
 		{nil, map[string]string{"PARLEY_ACCESS_TTL": "soon"}, "PARLEY_ACCESS_TTL"},
 		{[]string{"--log-format", "xml"}, nil, "log.format"},
+		{[]string{"--chat-known-client-ids", "0"}, nil, "chat.known_client_ids: must be at least 1"},
 		{[]string{"--tls-cert", "a.pem"}, nil, "cert and key must be set together"},
 		{[]string{"--config", filepath.Join(dir, "missing.yaml")}, nil, "read config"},
 		{[]string{"stray"}, nil, `unexpected argument "stray"`},
