@@ -188,9 +188,10 @@ func (f *Fanout) SessionOpened(memberID string) error {
 	}
 	// Register the member before reading its conversations, so a Joined
 	// that lands meanwhile is applied rather than lost.
-	shard := &f.inboxes[bus.InboxShard(memberID)]
+	n := bus.InboxShard(memberID)
+	shard := &f.inboxes[n]
 	if shard.members == 0 {
-		sub, err := f.subscribeLocked(bus.InboxShardWildcard(bus.InboxShard(memberID)), route{inbox: true})
+		sub, err := f.subscribeLocked(bus.InboxShardWildcard(n), route{inbox: true})
 		if err != nil {
 			f.mu.Unlock()
 			return fmt.Errorf("subscribe to the inbox shard of %s: %w", memberID, err)

@@ -191,17 +191,7 @@ func TestKnownIDsSaveLookupsAndKeepResends(t *testing.T) {
 	seqs := map[string]uint64{}
 	send := func(l *msglog.Log, id string) {
 		t.Helper()
-		e, dup := mustAppend(t, l, text("room", "alice", id, "hi "+id))
-		if want, ok := seqs[id]; ok {
-			if !dup || e.Seq != want {
-				t.Fatalf("resend of %s: seq %d dup %v, want the original seq %d", id, e.Seq, dup, want)
-			}
-			return
-		}
-		if dup {
-			t.Fatalf("new id %s answered as a resend of seq %d", id, e.Seq)
-		}
-		seqs[id] = e.Seq
+		appendOnce(t, l, seqs, id, text("room", "alice", id, "hi "+id))
 	}
 	for i := range 200 {
 		send(l, fmt.Sprintf("c%d", i))
@@ -245,18 +235,9 @@ func TestKnownIDsUnderTightBounds(t *testing.T) {
 		if len(sent) > 0 && rng.IntN(3) == 0 {
 			k = sent[rng.IntN(len(sent))]
 		}
-		e, dup := mustAppend(t, l, text(k.conv, k.sender, k.id, "x"))
-		if want, ok := seqs[k]; ok {
-			if !dup || e.Seq != want {
-				t.Fatalf("resend %v: seq %d dup %v, want seq %d", k, e.Seq, dup, want)
-			}
-			continue
+		if !appendOnce(t, l, seqs, k, text(k.conv, k.sender, k.id, "x")) {
+			sent = append(sent, k)
 		}
-		if dup {
-			t.Fatalf("new %v answered as a resend of seq %d", k, e.Seq)
-		}
-		seqs[k] = e.Seq
-		sent = append(sent, k)
 	}
 	if n := l.Stats().DedupLookups; n >= 600 {
 		t.Fatalf("%d disk lookups for 600 sends: the sets were never used", n)

@@ -63,6 +63,26 @@ func mustAppend(t testing.TB, l *msglog.Log, d msglog.Draft) (msglog.Entry, bool
 	return e, dup
 }
 
+// appendOnce appends d and checks it against seqs, the seq each key got
+// when first sent: a resend must come back as a duplicate of that seq, a
+// new key as a fresh entry, whose seq it records. It reports whether d was
+// a resend.
+func appendOnce[K comparable](t testing.TB, l *msglog.Log, seqs map[K]uint64, k K, d msglog.Draft) bool {
+	t.Helper()
+	e, dup := mustAppend(t, l, d)
+	if want, ok := seqs[k]; ok {
+		if !dup || e.Seq != want {
+			t.Fatalf("resend of %v: seq %d dup %v, want the original seq %d", k, e.Seq, dup, want)
+		}
+		return true
+	}
+	if dup {
+		t.Fatalf("new %v answered as a resend of seq %d", k, e.Seq)
+	}
+	seqs[k] = e.Seq
+	return false
+}
+
 // readAll reads every durable entry of conv in pages and checks that the
 // seqs run 1..LastSeq without a gap.
 func readAll(t testing.TB, l *msglog.Log, conv string) []msglog.Entry {
